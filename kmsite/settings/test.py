@@ -1,0 +1,19 @@
+"""Settings for the test suite (pytest-django uses these)."""
+
+from .base import *  # noqa: F401,F403
+
+SECRET_KEY = "govkm-test-key"  # noqa: S105
+DEBUG = False
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Unit tests use a deterministic hashing embedder; the tests that measure
+# retrieval quality switch to the real model explicitly.
+KM_EMBEDDER = {
+    "BACKEND": "search.embeddings.fake.HashingEmbedder",
+    "OPTIONS": {"DIMENSION": 64},
+}
+# Tasks are enqueued on commit; the tests that exercise asynchronous work
+# start a real worker, the others run the queued work in-process.
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
+LOGGING["loggers"]["govkm"]["level"] = "WARNING"  # noqa: F405

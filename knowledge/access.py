@@ -1,0 +1,127 @@
+"""Page visibility compiled to tokens: one rule for pages, listings and search.
+
+A page's audience and every view restriction on it or its ancestors are
+compiled into a set of *access tokens*; a viewer sees the page when they hold
+at least one of them. A viewer's tokens are ``public``, ``auth`` when signed
+in, ``group:<id>`` for each group, and ``superuser``.
+
+Combining restrictions is conservative: two group restrictions in one chain
+become the intersection of their groups, so a token set never admits anyone
+Wagtail itself would refuse. Password-restricted pages admit only superusers
+through listings and search (the password form still works at the URL).
+"""
+
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import transaction
+from wagtail.models import Page, PageViewRestriction
+
+PUBLIC = "public"
+AUTHENTICATED = "auth"
+SUPERUSER = "superuser"
+RESTRICTED_GROUPS_DEFAULT = ["Restricted readers", "Content owners", "Administrators"]
+
+
+def restricted_group_names():
+    return getattr(settings, "KM_RESTRICTED_AUDIENCE_GROUPS", RESTRICTED_GROUPS_DEFAULT)
+
+
+def group_token(group_id):
+    return f"group:{group_id}"
+
+
+def user_tokens(user):
+    """The tokens a viewer holds."""
+    tokens = {PUBLIC}
+    if user is not None and user.is_authenticated and user.is_active:
+        tokens.add(AUTHENTICATED)
+        tokens.update(group_token(pk) for pk in user.groups.values_list("pk", flat=True))
+        if user.is_superuser:
+            tokens.add(SUPERUSER)
+    return tokens
+
+
+def _requirement(restriction):
+    if restriction.restriction_type == PageViewRestriction.LOGIN:
+        return {AUTHENTICATED}
+    if restriction.restriction_type == PageViewRestriction.GROUPS:
+        return {group_token(pk) for pk in restriction.groups.values_list("pk", flat=True)}
+    return set()  # password: nobody through listings or search
+
+
+def _combine(current, requirement):
+    """AND two requirements, each a set of alternative tokens."""
+    if current is None:
+        return set(requirement)
+    if current == {AUTHENTICATED}:
+        return set(requirement)
+    if requirement == {AUTHENTICATED}:
+        return current
+    return current & requirement
+
+
+def compile_tokens(page):
+    """The access tokens of ``page`` (a Page or any specific subclass)."""
+    requirement = None
+    audience = getattr(page.specific_deferred, "audience", "public")
+    if audience == "internal":
+        requirement = {AUTHENTICATED}
+    elif audience == "restricted":
+        requirement = {
+            group_token(pk)
+            for pk in Group.objects.filter(name__in=restricted_group_names()).values_list("pk", flat=True)
+        }
+    for restriction in page.get_view_restrictions():
+        requirement = _combine(requirement, _requirement(restriction))
+    tokens = {PUBLIC} if requirement is None else set(requirement)
+    tokens.add(SUPERUSER)
+    return sorted(tokens)
+
+
+@transaction.atomic
+def refresh_access(page):
+    """Recompute and store the tokens of ``page`` and of every page below it."""
+    from .models import PageAccessToken
+
+    pages = list(Page.objects.descendant_of(page, inclusive=True))
+    PageAccessToken.objects.filter(page__in=pages).delete()
+    PageAccessToken.objects.bulk_create(
+        [PageAccessToken(page=p, token=t) for p in pages for t in compile_tokens(p)]
+    )
+    return [p.pk for p in pages]
+
+
+def sync_audience_restriction(page):
+    """Give an internal or restricted page the Wagtail view restriction that
+    enforces its audience at its URL too (Wagtail checks it when serving)."""
+    audience = getattr(page, "audience", None)
+    managed = PageViewRestriction.objects.filter(page=page)
+    if audience == "internal":
+        if not managed.exists():
+            PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
+    elif audience == "restricted":
+        groups = Group.objects.filter(name__in=restricted_group_names())
+        restriction = managed.filter(restriction_type=PageViewRestriction.GROUPS).first()
+        if restriction is None:
+            managed.filter(restriction_type=PageViewRestriction.LOGIN).delete()
+            restriction = PageViewRestriction.objects.create(
+                page=page, restriction_type=PageViewRestriction.GROUPS
+            )
+        restriction.groups.add(*groups)
+    elif audience == "public":
+        managed.filter(restriction_type=PageViewRestriction.LOGIN).delete()
+
+
+def viewable_pages(queryset, user):
+    """Filter a page queryset to what ``user`` may view, with one clause."""
+    from .models import PageAccessToken
+
+    return queryset.filter(
+        pk__in=PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
+    )
+
+
+def user_can_view_page(user, page):
+    if not page.live:
+        return False
+    return bool(user_tokens(user) & set(compile_tokens(page)))

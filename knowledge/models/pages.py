@@ -1,0 +1,253 @@
+"""Page types: the three kinds of knowledge and the pages that list them."""
+
+from django.core.paginator import Paginator
+from django.db import models
+from django.db.models import Count, Q
+from django.shortcuts import get_object_or_404
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from wagtail.contrib.routable_page.models import RoutablePageMixin, path
+from wagtail.fields import RichTextField, StreamField
+from wagtail.models import Page
+from wagtail.search import index
+
+from ..access import viewable_pages
+from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
+from .base import KnowledgePage
+from .taxonomy import Topic
+
+KNOWLEDGE_TYPES = ["knowledge.PolicyPage", "knowledge.ProcedurePage", "knowledge.LessonLearnedPage"]
+
+
+def _tabs(content_panels):
+    return TabbedInterface(
+        [
+            ObjectList(content_panels, heading="Content"),
+            ObjectList(KnowledgePage.metadata_panels, heading="Metadata"),
+            ObjectList(KnowledgePage.relation_panels, heading="Cites & attachments"),
+            ObjectList(Page.promote_panels, heading="Promote"),
+            ObjectList(Page.settings_panels, heading="Settings"),
+        ]
+    )
+
+
+def visible_knowledge(request):
+    """Live knowledge pages this visitor may view, most recently updated first."""
+    return viewable_pages(KnowledgePage.objects.live(), request.user)
+
+
+class HomePage(Page):
+    """The front door: a search box first, then what changed and where to look."""
+
+    introduction = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("introduction")]
+
+    parent_page_types = ["wagtailcore.Page"]
+    subpage_types = ["knowledge.SectionIndexPage", "knowledge.TopicIndexPage"]
+    max_count = 1
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        pages = visible_knowledge(request)
+        context["recently_updated"] = pages.order_by("-last_published_at")[:8].specific()
+        context["popular_topics"] = (
+            Topic.objects.filter(pages__in=pages)
+            .annotate(page_count=Count("pages", distinct=True))
+            .order_by("-page_count", "name")[:12]
+        )
+        context["sections"] = SectionIndexPage.objects.live().child_of(self)
+        context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
+        return context
+
+
+class SectionIndexPage(Page):
+    """A section (Policies, Procedures, Lessons learned) listing its pages."""
+
+    introduction = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("introduction")]
+
+    parent_page_types = ["knowledge.HomePage"]
+    subpage_types = KNOWLEDGE_TYPES
+
+    def get_context(self, request, *args, **kwargs):
+        context = super().get_context(request, *args, **kwargs)
+        section_pages = viewable_pages(KnowledgePage.objects.live().child_of(self), request.user)
+        context["topics"] = Topic.objects.filter(pages__in=section_pages).distinct()
+        topic_slug = request.GET.get("topic", "")
+        pages = section_pages.filter(topics__slug=topic_slug) if topic_slug else section_pages
+        pages = pages.order_by("title").specific().select_related("unit", "owner_user")
+        context["page_obj"] = Paginator(pages, 25).get_page(request.GET.get("page"))
+        context["active_topic"] = topic_slug
+        return context
+
+
+class TopicIndexPage(RoutablePageMixin, Page):
+    """Lists every topic, and at /<topic-slug>/ the pages on that topic."""
+
+    introduction = models.TextField(blank=True)
+
+    content_panels = Page.content_panels + [FieldPanel("introduction")]
+
+    parent_page_types = ["knowledge.HomePage"]
+    subpage_types = []
+    max_count = 1
+
+    @path("")
+    def topic_list(self, request):
+        pages = visible_knowledge(request)
+        topics = Topic.objects.annotate(
+            page_count=Count("pages", filter=Q(pages__in=pages), distinct=True)
+        )
+        return self.render(request, context_overrides={"topics": topics})
+
+    @path("<slug:slug>/")
+    def topic_detail(self, request, slug):
+        topic = get_object_or_404(Topic, slug=slug)
+        pages = visible_knowledge(request).filter(topics=topic).order_by("title").specific()
+        paginator = Paginator(pages, 25)
+        return self.render(
+            request,
+            template="knowledge/topic_detail.html",
+            context_overrides={"topic": topic, "page_obj": paginator.get_page(request.GET.get("page"))},
+        )
+
+
+class PolicyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_FORCE = "in_force", "In force"
+    SUPERSEDED = "superseded", "Superseded"
+    RESCINDED = "rescinded", "Rescinded"
+
+
+class PolicyPage(KnowledgePage):
+    """A policy: what the organisation has decided, with its legal effect."""
+
+    default_review_interval_months = 12
+
+    reference_number = models.CharField(max_length=40, unique=True, help_text="e.g. POL-PRC-004")
+    status = models.CharField(max_length=16, choices=PolicyStatus.choices, default=PolicyStatus.DRAFT)
+    effective_date = models.DateField(null=True, blank=True, verbose_name="effective from")
+    effective_to = models.DateField(null=True, blank=True, help_text="Leave empty while in force")
+    supersedes = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="superseded_by_set",
+        help_text="The earlier policy this one replaces",
+    )
+    legal_basis = models.CharField(max_length=255, blank=True)
+    body = StreamField(BodyBlock(), blank=True)
+
+    content_panels = Page.content_panels + [
+        MultiFieldPanel(
+            [
+                FieldPanel("reference_number"),
+                FieldPanel("status"),
+                FieldPanel("effective_date"),
+                FieldPanel("effective_to"),
+                FieldPanel("supersedes"),
+                FieldPanel("legal_basis"),
+            ],
+            heading="Legal status",
+        ),
+        FieldPanel("body"),
+    ]
+    edit_handler = _tabs(content_panels)
+
+    search_fields = KnowledgePage.search_fields + [
+        index.SearchField("reference_number", boost=3),
+        index.SearchField("body"),
+        index.FilterField("status"),
+    ]
+
+    parent_page_types = ["knowledge.SectionIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "policy"
+        verbose_name_plural = "policies"
+
+    @property
+    def superseded_by(self):
+        return self.superseded_by_set.live().order_by("-effective_date").first()
+
+    @property
+    def is_current(self):
+        return self.status == PolicyStatus.IN_FORCE
+
+
+class ProcedurePage(KnowledgePage):
+    """A procedure: the ordered steps to carry out a policy."""
+
+    default_review_interval_months = 6
+
+    purpose = RichTextField(features=RICH_FEATURES)
+    responsible_role = models.CharField(max_length=120)
+    steps = StreamField(StepsBlock(), help_text="In the order they are carried out")
+
+    content_panels = Page.content_panels + [
+        FieldPanel("purpose"),
+        FieldPanel("responsible_role"),
+        FieldPanel("steps"),
+    ]
+    edit_handler = _tabs(content_panels)
+
+    search_fields = KnowledgePage.search_fields + [
+        index.SearchField("purpose"),
+        index.SearchField("steps"),
+        index.SearchField("responsible_role"),
+    ]
+
+    parent_page_types = ["knowledge.SectionIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "procedure"
+
+    def implemented_policies(self):
+        return [
+            c.target.specific
+            for c in self.citations.filter(relation="implements").select_related("target")
+            if c.target.live
+        ]
+
+
+class LessonLearnedPage(KnowledgePage):
+    """What a project or event taught, so the next team does not relearn it."""
+
+    default_review_interval_months = 24
+
+    project = models.CharField(max_length=200, verbose_name="project or event")
+    event_date = models.DateField()
+    context = RichTextField(features=RICH_FEATURES)
+    what_happened = RichTextField(features=RICH_FEATURES)
+    what_worked = RichTextField(features=RICH_FEATURES, blank=True)
+    what_did_not = RichTextField(features=RICH_FEATURES, blank=True, verbose_name="what did not work")
+    recommendations = RichTextField(features=RICH_FEATURES)
+
+    content_panels = Page.content_panels + [
+        FieldPanel("project"),
+        FieldPanel("event_date"),
+        FieldPanel("context"),
+        FieldPanel("what_happened"),
+        FieldPanel("what_worked"),
+        FieldPanel("what_did_not"),
+        FieldPanel("recommendations"),
+    ]
+    edit_handler = _tabs(content_panels)
+
+    search_fields = KnowledgePage.search_fields + [
+        index.SearchField("project"),
+        index.SearchField("context"),
+        index.SearchField("what_happened"),
+        index.SearchField("recommendations"),
+    ]
+
+    parent_page_types = ["knowledge.SectionIndexPage"]
+    subpage_types = []
+
+    class Meta:
+        verbose_name = "lesson learned"
+        verbose_name_plural = "lessons learned"

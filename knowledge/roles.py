@@ -1,0 +1,88 @@
+"""The roles GovKM ships with, as Django groups with Wagtail permissions,
+and the moderation workflow (Editors draft, Content owners approve)."""
+
+from django.contrib.auth.models import Group, Permission
+from django.db import transaction
+from wagtail.models import (
+    Collection,
+    GroupApprovalTask,
+    GroupCollectionPermission,
+    GroupPagePermission,
+    Page,
+    Workflow,
+    WorkflowPage,
+    WorkflowTask,
+)
+
+CIVIL_SERVANTS = "Civil servants"
+EDITORS = "Editors"
+CONTENT_OWNERS = "Content owners"
+HR = "HR"
+ADMINISTRATORS = "Administrators"
+RESTRICTED_READERS = "Restricted readers"
+
+ROLE_GROUPS = {
+    "civil_servant": [CIVIL_SERVANTS],
+    "editor": [EDITORS],
+    "content_owner": [CONTENT_OWNERS, RESTRICTED_READERS],
+    "hr": [HR],
+    "administrator": [ADMINISTRATORS, RESTRICTED_READERS],
+}
+
+PAGE_PERMISSIONS = {
+    EDITORS: ["add_page", "change_page"],
+    CONTENT_OWNERS: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page"],
+    ADMINISTRATORS: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page", "bulk_delete_page"],
+}
+COLLECTION_PERMISSIONS = {
+    EDITORS: ["add_document", "change_document", "choose_document", "add_image", "change_image", "choose_image"],
+    CONTENT_OWNERS: ["add_document", "change_document", "choose_document", "add_image", "change_image", "choose_image"],
+    ADMINISTRATORS: ["add_document", "change_document", "delete_document", "choose_document",
+                     "add_image", "change_image", "delete_image", "choose_image"],
+}
+MODEL_PERMISSIONS = {
+    EDITORS: [("wagtailadmin", "access_admin")],
+    CONTENT_OWNERS: [("wagtailadmin", "access_admin"), ("knowledge", "change_topic"), ("knowledge", "add_topic"),
+                     ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage")],
+    HR: [("wagtailadmin", "access_admin")],
+    ADMINISTRATORS: [("wagtailadmin", "access_admin")]
+    + [(app, f"{action}_{model}") for app, model in [("knowledge", "topic"), ("knowledge", "orgunit"), ("kmsearch", "synonym")]
+       for action in ("add", "change", "delete", "view")]
+    + [("kmsearch", "view_indexedpage"), ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")],
+}
+
+
+def _perm(app_label, codename):
+    return Permission.objects.get(content_type__app_label=app_label, codename=codename)
+
+
+@transaction.atomic
+def ensure_roles(root_page=None):
+    """Create or update the role groups, their permissions and the workflow.
+    Safe to run again: it adds what is missing and changes nothing else."""
+    groups = {name: Group.objects.get_or_create(name=name)[0] for name in
+              [CIVIL_SERVANTS, EDITORS, CONTENT_OWNERS, HR, ADMINISTRATORS, RESTRICTED_READERS]}
+    for name, perms in MODEL_PERMISSIONS.items():
+        groups[name].permissions.add(*[_perm(a, c) for a, c in perms])
+    if root_page is None:
+        root_page = Page.get_first_root_node()
+    for name, codenames in PAGE_PERMISSIONS.items():
+        for codename in codenames:
+            GroupPagePermission.objects.get_or_create(
+                group=groups[name], page=root_page, permission=_perm("wagtailcore", codename)
+            )
+    root_collection = Collection.get_first_root_node()
+    for name, codenames in COLLECTION_PERMISSIONS.items():
+        for codename in codenames:
+            app = "wagtaildocs" if codename.endswith("document") else "wagtailimages"
+            GroupCollectionPermission.objects.get_or_create(
+                group=groups[name], collection=root_collection, permission=_perm(app, codename)
+            )
+    workflow, _ = Workflow.objects.get_or_create(name="Editorial review", defaults={"active": True})
+    task = GroupApprovalTask.objects.filter(name="Content owner approval").first()
+    if task is None:
+        task = GroupApprovalTask.objects.create(name="Content owner approval")
+    task.groups.add(groups[CONTENT_OWNERS], groups[ADMINISTRATORS])
+    WorkflowTask.objects.get_or_create(workflow=workflow, task=task.task_ptr, defaults={"sort_order": 0})
+    WorkflowPage.objects.update_or_create(page=root_page, defaults={"workflow": workflow})
+    return groups

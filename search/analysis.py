@@ -1,0 +1,123 @@
+"""Text analysis for the lexical side: tokens, stems, synonyms, highlights.
+
+English analysis close to Elasticsearch's ``english`` analyzer (lower-case,
+stop words, Snowball/Porter stemming), so that the embedded backend and the
+Elasticsearch backend match the same words.
+"""
+
+import functools
+import html
+import re
+import unicodedata
+
+import Stemmer
+
+TOKEN = re.compile(r"[^\W_]+(?:[-'’][^\W_]+)*", re.UNICODE)
+STOP_WORDS = frozenset(
+    """a an and are as at be but by for if in into is it no not of on or such that the their then
+    there these they this to was will with i me my we our you your he she his her its them what which
+    who whom do does did how can could should would may might must shall have has had been being am
+    from about so than too very s t just any all""".split()
+)
+MARK_START, MARK_END = "\x02", "\x03"
+_stemmer = Stemmer.Stemmer("english")
+
+
+@functools.lru_cache(maxsize=200_000)
+def stem(word):
+    return _stemmer.stemWord(word)
+
+
+def normalise_text(text):
+    return unicodedata.normalize("NFKC", text).lower().replace("’", "'")
+
+
+def words(text):
+    """Lower-cased word tokens with their character spans in ``text``."""
+    folded = unicodedata.normalize("NFKC", text)
+    for m in TOKEN.finditer(folded):
+        yield m.group(0).lower().replace("’", "'"), m.start(), m.end()
+
+
+def analyse(text):
+    """The index terms of ``text``: stemmed, stop words dropped.
+    Hyphenated words index as the whole and as their parts."""
+    terms = []
+    for word, _s, _e in words(text):
+        parts = re.split(r"[-'’]", word) if ("-" in word or "'" in word) else [word]
+        for part in parts:
+            if part and part not in STOP_WORDS:
+                terms.append(stem(part))
+        if len(parts) > 1:
+            terms.append(stem(word.replace("'", "")))
+    return terms
+
+
+class SynonymMap:
+    """Groups of equivalent terms; each term or phrase expands to the rest."""
+
+    def __init__(self, groups=()):
+        self.groups = [list(dict.fromkeys(g)) for g in groups if len(g) > 1]
+        self._by_phrase = {}
+        for group in self.groups:
+            for term in group:
+                key = tuple(analyse(term))
+                if key:
+                    self._by_phrase.setdefault(key, []).append(group)
+
+    def expansions(self, text):
+        """Alternative phrasings of the terms found in ``text``."""
+        terms = analyse(text)
+        found = []
+        for key, groups in self._by_phrase.items():
+            n = len(key)
+            if any(tuple(terms[i : i + n]) == key for i in range(len(terms) - n + 1)):
+                for group in groups:
+                    found.extend(t for t in group if tuple(analyse(t)) != key)
+        return list(dict.fromkeys(found))
+
+    def expand_query(self, text):
+        """``text`` followed by its synonyms: what gets embedded and matched."""
+        extra = self.expansions(text)
+        return f"{text} ({'; '.join(extra)})" if extra else text
+
+
+def highlight(text, query_terms, max_chars=320):
+    """The best window of ``text`` with the words matching ``query_terms``
+    (stems) wrapped in MARK_START/MARK_END. Not escaped: see ``render_marked``."""
+    query_terms = set(query_terms)
+    spans = [(s, e) for w, s, e in words(text) if stem(w) in query_terms or any(stem(p) in query_terms for p in re.split(r"[-']", w))]
+    if len(text) <= max_chars:
+        start, end = 0, len(text)
+    elif spans:
+        # the window holding the most matches
+        best, best_start = -1, 0
+        for s, _e in spans:
+            count = sum(1 for s2, _ in spans if s <= s2 < s + max_chars)
+            if count > best:
+                best, best_start = count, s
+        start = max(0, best_start - 60)
+        start = text.rfind(" ", 0, start) + 1 if start > 0 else 0
+        end = min(len(text), start + max_chars)
+    else:
+        start, end = 0, max_chars
+    if end < len(text):
+        cut = text.rfind(" ", start, end)
+        end = cut if cut > start else end
+    out, pos = [], start
+    for s, e in spans:
+        if s < start or e > end:
+            continue
+        out.append(text[pos:s])
+        out.append(MARK_START + text[s:e] + MARK_END)
+        pos = e
+    out.append(text[pos:end])
+    snippet = "".join(out)
+    return ("… " if start > 0 else "") + snippet + (" …" if end < len(text) else "")
+
+
+def render_marked(marked):
+    """Escape a marked snippet for HTML, turning the marks into <mark>."""
+    marked = marked.replace("\x00", "")
+    escaped = html.escape(marked.replace(MARK_START, "\x00S").replace(MARK_END, "\x00E"))
+    return escaped.replace("\x00S", "<mark>").replace("\x00E", "</mark>")

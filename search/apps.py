@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+
+
+class KmSearchConfig(AppConfig):
+    """Semantic search. Labelled ``kmsearch`` so it never collides with ``wagtailsearch``."""
+
+    name = "search"
+    label = "kmsearch"
+    verbose_name = "GovKM search"
+    default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self):
+        from . import signal_handlers  # noqa: F401

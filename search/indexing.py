@@ -1,0 +1,171 @@
+"""The indexing pipeline: page -> sections -> chunks -> vectors -> backend.
+
+``index_page`` is idempotent and ordered by revision: it always indexes the
+page's current live state, and a task carrying an older revision than the
+one already indexed does nothing.
+"""
+
+import logging
+
+import numpy as np
+from django.conf import settings
+from django.db import transaction
+from wagtail.models import Page
+
+from knowledge.access import compile_tokens
+from knowledge.freshness import freshness_state
+
+from .analysis import analyse
+from .backends import get_search_backend
+from .backends.base import SITE_NAMESPACE, ChunkRecord
+from .chunking import chunk_sections
+from .embeddings import get_embedder
+from .extract import attachment_sections, page_sections
+from .models import IndexedPage, IndexOutbox
+
+logger = logging.getLogger("govkm.search")
+
+CONTENT_TYPES = {"policypage": "policy", "procedurepage": "procedure", "lessonlearnedpage": "lesson"}
+
+
+def page_metadata(page, today=None):
+    """Filterable and displayable facts about a specific knowledge page."""
+    unit = page.unit
+    units = [u.slug for u in unit.ancestors_and_self()] if unit else []
+    status = getattr(page, "status", "") or "current"
+    successor = page.superseded_by if hasattr(page, "superseded_by") and status == "superseded" else None
+    return {
+        "content_type": CONTENT_TYPES.get(page._meta.model_name, page._meta.model_name),
+        "topics": sorted(page.topics.values_list("slug", flat=True)),
+        "units": units,
+        "unit_name": unit.name if unit else "",
+        "status": status,
+        "audience": page.audience,
+        "freshness": freshness_state(page, today),
+        "access": compile_tokens(page),
+        "url": page.get_url() or "",
+        "last_reviewed": page.last_reviewed_at.isoformat() if page.last_reviewed_at else None,
+        "successor_id": successor.pk if successor else None,
+        "revision_id": page.live_revision_id,
+    }
+
+
+def chunk_settings():
+    conf = settings.KM_SEARCH
+    return conf.get("CHUNK_TOKENS", 180), conf.get("CHUNK_OVERLAP", 40)
+
+
+def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, metadata=None):
+    """(ChunkRecords, warnings) for a specific page. Unchanged chunks reuse
+    their stored vectors (matched by content hash) instead of re-embedding."""
+    backend = backend or get_search_backend()
+    embedder = embedder or get_embedder()
+    metadata = metadata if metadata is not None else page_metadata(page)
+    sections = page_sections(page)
+    extra, warnings = attachment_sections(page)
+    sections += extra
+    max_tokens, overlap = chunk_settings()
+    budget = max(32, min(max_tokens, getattr(embedder, "max_tokens", 256) - 40))
+    texts = chunk_sections(sections, budget, min(overlap, budget // 2), getattr(embedder, "count_tokens", None))
+    if not texts:  # a page with no body still has a title and summary
+        from .extract import Section
+
+        texts = chunk_sections([Section("Summary", page.summary or page.title)], budget, 0)
+    title, summary = page.title, getattr(page, "summary", "") or ""
+    hashes = [c.content_hash(title, summary, embedder.model_id) for c in texts]
+    known = backend.existing_vectors(namespace, set(hashes))
+    missing = [i for i, h in enumerate(hashes) if h not in known]
+    if missing:
+        embedded = embedder.embed_documents([embedding_text(title, texts[i].heading, texts[i].text) for i in missing])
+        for i, vec in zip(missing, embedded):
+            known[hashes[i]] = vec
+    records = [
+        ChunkRecord(
+            page_id=page.pk,
+            position=c.position,
+            title=title,
+            heading=c.heading,
+            text=c.text,
+            summary=summary,
+            content_hash=h,
+            model_id=embedder.model_id,
+            vector=np.asarray(known[h], dtype=np.float32),
+            metadata={**metadata, "source": c.source},
+        )
+        for c, h in zip(texts, hashes)
+    ]
+    return records, warnings, len(missing)
+
+
+def embedding_text(title, heading, text):
+    return f"{title}. {heading}. {text}" if heading else f"{title}. {text}"
+
+
+def index_page(page_id, revision_id=None, namespace=SITE_NAMESPACE, backend=None):
+    """Bring the index in line with page ``page_id``'s current live state.
+
+    Returns "indexed", "removed" or "skipped" (an older revision than the one
+    already indexed)."""
+    backend = backend or get_search_backend()
+    with transaction.atomic():
+        state, _ = IndexedPage.objects.select_for_update().get_or_create(page_id=page_id)
+        if (
+            revision_id is not None
+            and state.revision_id is not None
+            and revision_id < state.revision_id
+            and state.state == IndexedPage.State.INDEXED
+        ):
+            return "skipped"
+        page = Page.objects.filter(pk=page_id).first()
+        specific = page.specific if page is not None else None
+        from knowledge.models import KnowledgePage
+
+        if specific is None or not page.live or not isinstance(specific, KnowledgePage):
+            backend.delete_page(namespace, page_id)
+            state.state, state.chunk_count, state.last_error = IndexedPage.State.REMOVED, 0, ""
+            state.attempts = 0
+            state.save()
+            return "removed"
+        records, warnings, _embedded = build_chunks(specific, namespace, backend)
+        backend.index_page(namespace, page_id, records)
+        state.revision_id = specific.live_revision_id
+        state.state, state.chunk_count, state.warnings = IndexedPage.State.INDEXED, len(records), warnings
+        state.attempts, state.last_error = 0, ""
+        state.save()
+        return "indexed"
+
+
+def record_failure(page_id, error, attempts):
+    IndexedPage.objects.update_or_create(
+        page_id=page_id,
+        defaults={"state": IndexedPage.State.FAILED, "last_error": str(error)[:2000], "attempts": attempts},
+    )
+
+
+def schedule(page_id, reason, revision_id=None):
+    """Record indexing work in the outbox now, and hand it to a worker once
+    the surrounding transaction commits. If the broker is down the row
+    stays, and ``drain_outbox`` sends it later: nothing is lost."""
+    connection = transaction.get_connection()
+    pending = connection.__dict__.setdefault("_km_index_pending", set())
+    if connection.in_atomic_block and page_id in pending:
+        return None  # already scheduled in this transaction; the task reads the final state
+    entry = IndexOutbox.objects.create(page_id=page_id, revision_id=revision_id, reason=reason)
+    pending.add(page_id)
+
+    def send():
+        pending.discard(page_id)
+        from .tasks import index_page_task
+
+        try:
+            index_page_task.apply_async(args=[page_id, revision_id, entry.pk], retry=False)
+        except Exception as exc:  # broker unreachable: the outbox keeps the work
+            logger.warning("indexing of page %s queued in the outbox only (%s)", page_id, exc)
+
+    transaction.on_commit(send)
+    return entry
+
+
+def query_terms(text, synonyms):
+    """Analysed terms of a query and of its synonyms."""
+    return analyse(text) + [t for extra in synonyms.expansions(text) for t in analyse(extra)]

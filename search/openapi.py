@@ -1,0 +1,111 @@
+"""OpenAPI 3.1 description of the search API (served at /api/schema/)."""
+
+from .service import CHOICES, MAX_PAGE, MAX_QUERY_CHARS, MODES
+
+
+def _array_param(name, description, enum=None):
+    items = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,99}$"}
+    if enum:
+        items = {"type": "string", "enum": sorted(enum)}
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "description": description,
+        "style": "form",
+        "explode": True,
+        "schema": {"type": "array", "items": items, "maxItems": 20},
+    }
+
+
+def schema():
+    error = {
+        "type": "object",
+        "required": ["error"],
+        "properties": {
+            "error": {
+                "type": "object",
+                "required": ["message"],
+                "properties": {"message": {"type": "string"}, "field": {"type": ["string", "null"]}},
+            }
+        },
+    }
+    result = {
+        "type": "object",
+        "properties": {
+            "page_id": {"type": "integer"},
+            "title": {"type": "string"},
+            "url": {"type": "string"},
+            "content_type": {"type": "string"},
+            "unit_name": {"type": "string"},
+            "status": {"type": "string"},
+            "freshness": {"type": "string"},
+            "audience": {"type": "string"},
+            "last_reviewed": {"type": ["string", "null"]},
+            "snippet_html": {"type": "string", "description": "HTML-escaped passage; matches wrapped in <mark>"},
+            "heading": {"type": "string"},
+            "score": {"type": "number"},
+            "successor_id": {"type": ["integer", "null"]},
+            "successor": {"type": ["object", "null"]},
+            "topics": {"type": "array", "items": {"type": "string"}},
+        },
+    }
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "GovKM search API",
+            "version": "1.0.0",
+            "description": "Hybrid (lexical + semantic) search over the guidance the caller may view.",
+        },
+        "paths": {
+            "/api/search/": {
+                "get": {
+                    "operationId": "search",
+                    "summary": "Search knowledge pages",
+                    "parameters": [
+                        {
+                            "name": "q",
+                            "in": "query",
+                            "required": True,
+                            "schema": {"type": "string", "minLength": 1, "maxLength": MAX_QUERY_CHARS},
+                        },
+                        {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES), "default": "hybrid"}},
+                        {"name": "page", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_PAGE, "default": 1}},
+                        {"name": "current", "in": "query", "schema": {"type": "string", "enum": ["0", "1", "true", "false"]}},
+                        _array_param("type", "Content type", CHOICES["content_type"]),
+                        _array_param("topic", "Topic slug"),
+                        _array_param("unit", "Organisation unit slug (includes units below it)"),
+                        _array_param("status", "Status", CHOICES["status"]),
+                        _array_param("audience", "Audience", CHOICES["audience"]),
+                        _array_param("freshness", "Freshness state", CHOICES["freshness"]),
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "Results the caller may view",
+                            "content": {
+                                "application/json": {
+                                    "schema": {
+                                        "type": "object",
+                                        "required": ["query", "results", "total", "facets"],
+                                        "properties": {
+                                            "query": {"type": "string"},
+                                            "mode": {"type": "string"},
+                                            "page": {"type": "integer"},
+                                            "num_pages": {"type": "integer"},
+                                            "total": {"type": "integer"},
+                                            "took_ms": {"type": "number"},
+                                            "notice": {"type": "string"},
+                                            "results": {"type": "array", "items": result},
+                                            "facets": {"type": "object"},
+                                        },
+                                    }
+                                }
+                            },
+                        },
+                        "400": {"description": "Invalid request", "content": {"application/json": {"schema": error}}},
+                        "429": {"description": "Too many requests", "content": {"application/json": {"schema": error}}},
+                    },
+                }
+            }
+        },
+    }

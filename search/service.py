@@ -1,0 +1,345 @@
+"""The search service: the only entry point for views, the API and tools.
+
+It validates the request, expands synonyms, embeds the query, asks the
+backend for lexical and vector hits under the viewer's access filter, fuses
+them with reciprocal rank fusion, groups chunks into pages, demotes stale and
+superseded guidance, and builds escaped snippets.
+"""
+
+import dataclasses
+import math
+import re
+import time
+
+from django.conf import settings
+from django.core.cache import cache
+
+from knowledge.access import user_tokens
+
+from .analysis import MARK_START, SynonymMap, highlight, render_marked
+from .backends import get_search_backend
+from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
+from .embeddings import get_embedder
+from .indexing import CONTENT_TYPES, query_terms
+
+MODES = ("hybrid", "lexical", "semantic")
+MAX_QUERY_CHARS = 1000
+MAX_PAGE = 500
+PER_PAGE = 10
+SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
+FILTER_PARAMS = {
+    "type": "content_type",
+    "topic": "topics",
+    "unit": "units",
+    "status": "status",
+    "audience": "audience",
+    "freshness": "freshness",
+}
+CHOICES = {
+    "content_type": set(CONTENT_TYPES.values()),
+    "status": {"current", "draft", "in_force", "superseded", "rescinded"},
+    "audience": {"public", "internal", "restricted"},
+    "freshness": {"fresh", "due_soon", "overdue", "superseded", "rescinded"},
+}
+SYNONYM_CACHE_KEY = "kmsearch:synonyms:v1"
+
+
+class SearchError(ValueError):
+    """A request that cannot be answered; the message is shown to the user."""
+
+    def __init__(self, message, field=None):
+        super().__init__(message)
+        self.field = field
+
+
+def conf(name, default):
+    return settings.KM_SEARCH.get(name, default)
+
+
+@dataclasses.dataclass
+class SearchRequest:
+    q: str
+    mode: str = "hybrid"
+    filters: dict = dataclasses.field(default_factory=dict)  # backend field -> [values]
+    page: int = 1
+    per_page: int = PER_PAGE
+    current_only: bool = False
+
+
+def _single(params, name):
+    values = params.getlist(name) if hasattr(params, "getlist") else [params.get(name)]
+    values = [v for v in values if v is not None]
+    if len(values) > 1:
+        raise SearchError(f"'{name}' may be given once", name)
+    return values[0] if values else None
+
+
+def parse_request(params, *, strict=True, allow_empty=False):
+    """Validate query parameters into a SearchRequest, or raise SearchError.
+    ``strict`` (the API) also rejects parameters it does not know."""
+    known = {"q", "mode", "page", "current", *FILTER_PARAMS}
+    if strict:
+        unknown = sorted(set(params.keys()) - known)
+        if unknown:
+            raise SearchError(
+                f"Unknown parameter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}", unknown[0]
+            )
+    q = _single(params, "q") or ""
+    if "\x00" in q:
+        raise SearchError("The query contains a null byte.", "q")
+    if "\ufffd" in q:
+        raise SearchError("The query is not valid UTF-8 text.", "q")
+    q = " ".join(q.split())
+    if len(q) > MAX_QUERY_CHARS:
+        raise SearchError(f"The query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}.", "q")
+    if not q and not allow_empty:
+        raise SearchError("Type what you are looking for (the query is empty).", "q")
+    mode = _single(params, "mode") or "hybrid"
+    if mode not in MODES:
+        raise SearchError(f"Unknown mode '{mode[:40]}'; use one of {', '.join(MODES)}.", "mode")
+    raw_page = _single(params, "page") or "1"
+    if not re.fullmatch(r"\d{1,6}", raw_page):
+        raise SearchError("'page' must be a whole number from 1.", "page")
+    page = int(raw_page)
+    if not 1 <= page <= MAX_PAGE:
+        raise SearchError(f"'page' must be between 1 and {MAX_PAGE}.", "page")
+    filters = {}
+    for param, field in FILTER_PARAMS.items():
+        values = params.getlist(param) if hasattr(params, "getlist") else ([params[param]] if param in params else [])
+        values = [v for v in values if v != ""]
+        if len(values) > 20:
+            raise SearchError(f"Too many values for '{param}' (at most 20).", param)
+        for v in values:
+            if not SLUG.match(v):
+                raise SearchError(f"'{param}' value '{v[:40]}' is not a valid identifier.", param)
+            if field in CHOICES and v not in CHOICES[field]:
+                raise SearchError(
+                    f"Unknown {param} '{v}'; use one of {', '.join(sorted(CHOICES[field]))}.", param
+                )
+        if values:
+            filters[field] = values
+    current = _single(params, "current") or ""
+    if current not in ("", "0", "1", "true", "false"):
+        raise SearchError("'current' must be 1 or 0.", "current")
+    return SearchRequest(q=q, mode=mode, filters=filters, page=page, current_only=current in ("1", "true"))
+
+
+@dataclasses.dataclass
+class PageResult:
+    page_id: int
+    title: str
+    url: str
+    content_type: str
+    unit_name: str
+    status: str
+    freshness: str
+    audience: str
+    last_reviewed: str | None
+    snippet_html: str
+    heading: str
+    score: float
+    successor_id: int | None = None
+    successor: dict | None = None
+    topics: list = dataclasses.field(default_factory=list)
+
+    def as_dict(self):
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass
+class SearchResponse:
+    request: SearchRequest
+    results: list
+    total: int
+    facets: dict
+    num_pages: int
+    took_ms: float
+    notice: str = ""
+    backend: str = ""
+
+
+def load_synonyms():
+    groups = cache.get(SYNONYM_CACHE_KEY)
+    if groups is None:
+        from .models import Synonym
+
+        groups = [s.term_list() for s in Synonym.objects.all()]
+        cache.set(SYNONYM_CACHE_KEY, groups, 300)
+    return SynonymMap(groups)
+
+
+def rrf(rankings, k=60, weights=None):
+    """Reciprocal rank fusion: sum over rankings of w / (k + rank), rank from 1."""
+    scores = {}
+    for i, ranking in enumerate(rankings):
+        w = 1.0 if weights is None else weights[i]
+        for rank, key in enumerate(ranking, start=1):
+            scores[key] = scores.get(key, 0.0) + w / (k + rank)
+    return scores
+
+
+def _page_ranking(hits):
+    """Pages in the order of their best chunk; the first chunk seen is kept."""
+    best = {}
+    for h in hits:
+        best.setdefault(h.page_id, h)
+    return list(best), best
+
+
+class SearchService:
+    def __init__(self, backend=None, embedder=None, namespace=SITE_NAMESPACE):
+        self.backend = backend or get_search_backend()
+        self.embedder = embedder
+        self.namespace = namespace
+
+    def _embedder(self):
+        if self.embedder is None:
+            self.embedder = get_embedder()
+        return self.embedder
+
+    def filters_for(self, user, request):
+        filters = Filters(access=sorted(user_tokens(user)), **request.filters)
+        if request.current_only:
+            filters.freshness = [f for f in (filters.freshness or ["fresh", "due_soon"]) if f in ("fresh", "due_soon")] or ["none"]
+        return filters
+
+    def search(self, request, user=None, *, access=None, limit=None):
+        started = time.perf_counter()
+        synonyms = load_synonyms()
+        terms = query_terms(request.q, synonyms)
+        filters = self.filters_for(user, request) if access is None else Filters(access=access, **request.filters)
+        candidates = limit or conf("CANDIDATES", 200)
+        vector = None
+        if request.mode in ("semantic", "hybrid"):
+            vector = self._embedder().embed_query(synonyms.expand_query(request.q))
+        result = self.backend.search(
+            self.namespace,
+            text=request.q,
+            terms=terms,
+            vector=vector,
+            filters=filters,
+            mode=request.mode,
+            limit=candidates,
+        )
+        min_sim = conf("MIN_SIMILARITY", 0.25)
+        vector_hits = [h for h in result.vector if h.score >= min_sim]
+        lex_order, lex_best = _page_ranking(result.lexical)
+        vec_order, vec_best = _page_ranking(vector_hits)
+        if request.mode == "lexical":
+            fused = rrf([lex_order])
+        elif request.mode == "semantic":
+            fused = rrf([vec_order])
+        else:
+            fused = rrf(
+                [lex_order, vec_order],
+                k=conf("RRF_K", 60),
+                weights=[conf("LEXICAL_WEIGHT", 1.0), conf("SEMANTIC_WEIGHT", 1.0)],
+            )
+        results = []
+        for page_id, score in fused.items():
+            lex, vec = lex_best.get(page_id), vec_best.get(page_id)
+            best = lex if (lex is not None and lex.highlight) else (vec or lex)
+            results.append(self._page_result(page_id, score, best, terms))
+        results = self._rank(results)
+        total = len(results)
+        num_pages = max(1, math.ceil(total / request.per_page))
+        if request.page > num_pages and total:
+            raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
+        start = (request.page - 1) * request.per_page
+        shown = results[start : start + request.per_page]
+        self._attach_successors(shown, filters)
+        return SearchResponse(
+            request=request,
+            results=shown,
+            total=total,
+            facets=result.facets,
+            num_pages=num_pages,
+            took_ms=(time.perf_counter() - started) * 1000,
+            notice=result.notice,
+            backend=self.backend.alias,
+        )
+
+    def _page_result(self, page_id, score, hit, terms):
+        meta = hit.metadata
+        marked = hit.highlight
+        if not marked or MARK_START not in marked:
+            marked = highlight(hit.text, terms) if terms else hit.text[:320]
+        return PageResult(
+            page_id=page_id,
+            title=hit.title,
+            url=meta.get("url", ""),
+            content_type=meta.get("content_type", ""),
+            unit_name=meta.get("unit_name", ""),
+            status=meta.get("status", ""),
+            freshness=meta.get("freshness", ""),
+            audience=meta.get("audience", ""),
+            last_reviewed=meta.get("last_reviewed"),
+            snippet_html=render_marked(marked),
+            heading=hit.heading,
+            score=score,
+            successor_id=meta.get("successor_id"),
+            topics=meta.get("topics", []),
+        )
+
+    def _rank(self, results):
+        demote = conf("DEMOTION", {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85})
+        for r in results:
+            r.score *= demote.get(r.freshness, 1.0)
+        results.sort(key=lambda r: (-r.score, r.page_id))
+        # A superseded policy never ranks above its successor.
+        position = {r.page_id: i for i, r in enumerate(results)}
+        for r in list(results):
+            succ = r.successor_id
+            if succ in position and position[succ] > position[r.page_id]:
+                results.remove(r)
+                results.insert(results.index(next(x for x in results if x.page_id == succ)) + 1, r)
+                position = {x.page_id: i for i, x in enumerate(results)}
+        return results
+
+    def _attach_successors(self, results, filters):
+        """Point superseded results at their successor, if the viewer may see it."""
+        from wagtail.models import Page
+
+        from knowledge.models import PageAccessToken
+
+        ids = {r.successor_id for r in results if r.successor_id}
+        if not ids:
+            return
+        visible = set(
+            PageAccessToken.objects.filter(page_id__in=ids, token__in=filters.access).values_list("page_id", flat=True)
+        )
+        pages = {p.pk: p for p in Page.objects.live().filter(pk__in=visible)}
+        for r in results:
+            p = pages.get(r.successor_id)
+            if p is not None:
+                r.successor = {"id": p.pk, "title": p.title, "url": p.get_url()}
+
+    def related(self, page, user, limit=5):
+        """Pages closest in meaning to ``page`` that ``user`` may view."""
+        vector = self.backend.page_vector(self.namespace, page.pk)
+        if vector is None:
+            return []
+        filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
+        result = self.backend.search(
+            self.namespace, text="", terms=[], vector=vector, filters=filters, mode="semantic",
+            limit=limit * 8, with_facets=False,
+        )
+        order, best = _page_ranking(result.vector)
+        return [self._page_result(pid, best[pid].score, best[pid], []) for pid in order[:limit]]
+
+
+def facet_labels():
+    """Human labels for facet values (topics and units by slug)."""
+    from knowledge.models import OrgUnit, Topic
+
+    return {
+        "topics": dict(Topic.objects.values_list("slug", "name")),
+        "units": dict(OrgUnit.objects.values_list("slug", "name")),
+        "content_type": {"policy": "Policies", "procedure": "Procedures", "lesson": "Lessons learned"},
+        "status": {"current": "Current", "in_force": "In force", "superseded": "Superseded", "rescinded": "Rescinded", "draft": "Draft"},
+        "audience": {"public": "Public", "internal": "Internal", "restricted": "Restricted"},
+        "freshness": {"fresh": "Up to date", "due_soon": "Review due soon", "overdue": "Overdue for review", "superseded": "Superseded", "rescinded": "Rescinded"},
+    }
+
+
+__all__ = ["FACET_FIELDS", "SearchError", "SearchRequest", "SearchService", "parse_request", "rrf"]

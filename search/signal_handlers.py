@@ -1,0 +1,47 @@
+"""Enqueue re-indexing whenever what search shows of a page may change."""
+
+from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.dispatch import receiver
+from wagtail.models import Page, PageViewRestriction
+from wagtail.signals import page_published, page_unpublished, post_page_move
+
+from .indexing import schedule
+
+
+def _schedule_tree(page, reason):
+    for pk in Page.objects.descendant_of(page, inclusive=True).values_list("pk", flat=True):
+        schedule(pk, reason)
+
+
+@receiver(page_published)
+def on_published(sender, instance, revision=None, **kwargs):
+    schedule(instance.pk, "published", revision.pk if revision is not None else instance.live_revision_id)
+
+
+@receiver(page_unpublished)
+def on_unpublished(sender, instance, **kwargs):
+    _schedule_tree(instance, "unpublished")
+
+
+@receiver(post_delete, sender=Page)
+def on_deleted(sender, instance, **kwargs):
+    schedule(instance.pk, "deleted")
+
+
+@receiver(post_page_move)
+def on_moved(sender, instance, **kwargs):
+    _schedule_tree(instance, "moved")
+
+
+@receiver(post_save, sender=PageViewRestriction)
+@receiver(post_delete, sender=PageViewRestriction)
+def on_restriction(sender, instance, **kwargs):
+    page = Page.objects.filter(pk=instance.page_id).first()
+    if page is not None:
+        _schedule_tree(page, "restriction")
+
+
+@receiver(m2m_changed, sender=PageViewRestriction.groups.through)
+def on_restriction_groups(sender, instance, action, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, PageViewRestriction):
+        on_restriction(sender, instance)

@@ -1,0 +1,9 @@
+from django.urls import path
+
+from . import views
+
+urlpatterns = [
+    path("search/", views.search_page, name="search"),
+    path("api/search/", views.api_search, name="api_search"),
+    path("api/schema/", views.api_schema, name="api_schema"),
+]
