@@ -26,6 +26,12 @@ def restricted_group_names():
     return getattr(settings, "KM_RESTRICTED_AUDIENCE_GROUPS", RESTRICTED_GROUPS_DEFAULT)
 
 
+def restricted_groups():
+    """The groups cleared for restricted content (created if missing, so a
+    restricted page is never compiled against groups that do not exist yet)."""
+    return [Group.objects.get_or_create(name=name)[0] for name in restricted_group_names()]
+
+
 def group_token(group_id):
     return f"group:{group_id}"
 
@@ -67,10 +73,7 @@ def compile_tokens(page):
     if audience == "internal":
         requirement = {AUTHENTICATED}
     elif audience == "restricted":
-        requirement = {
-            group_token(pk)
-            for pk in Group.objects.filter(name__in=restricted_group_names()).values_list("pk", flat=True)
-        }
+        requirement = {group_token(g.pk) for g in restricted_groups()}
     for restriction in page.get_view_restrictions():
         requirement = _combine(requirement, _requirement(restriction))
     tokens = {PUBLIC} if requirement is None else set(requirement)
@@ -100,7 +103,7 @@ def sync_audience_restriction(page):
         if not managed.exists():
             PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
     elif audience == "restricted":
-        groups = Group.objects.filter(name__in=restricted_group_names())
+        groups = restricted_groups()
         restriction = managed.filter(restriction_type=PageViewRestriction.GROUPS).first()
         if restriction is None:
             managed.filter(restriction_type=PageViewRestriction.LOGIN).delete()

@@ -1,5 +1,6 @@
 """Keep page access tokens in step with audiences and view restrictions."""
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from wagtail.models import PageViewRestriction
@@ -24,11 +25,18 @@ def on_move(sender, instance, **kwargs):
 @receiver(post_save, sender=PageViewRestriction)
 @receiver(post_delete, sender=PageViewRestriction)
 def on_restriction_change(sender, instance, **kwargs):
+    """Deferred to commit: a restriction deleted along with its page must not
+    recreate tokens for a page that is about to disappear."""
     from wagtail.models import Page
 
-    page = Page.objects.filter(pk=instance.page_id).first()
-    if page is not None:
-        refresh_access(page)
+    page_id = instance.page_id
+
+    def refresh():
+        page = Page.objects.filter(pk=page_id).first()
+        if page is not None:
+            refresh_access(page)
+
+    transaction.on_commit(refresh)
 
 
 @receiver(m2m_changed, sender=PageViewRestriction.groups.through)

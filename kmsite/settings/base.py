@@ -30,6 +30,25 @@ def _checked(name, reader, *args, **kwargs):
         ) from exc
 
 
+TRUE_VALUES = {"1", "true", "yes", "on"}
+FALSE_VALUES = {"0", "false", "no", "off", ""}
+
+
+def _bool(name, default=False):
+    """Strict boolean: a typo such as DEBUG=ture is an error, not False."""
+    raw = env.str(name, default=None)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ImproperlyConfigured(
+        f"Environment variable {name}={raw!r} is not a boolean (use one of: true, false, 1, 0, yes, no, on, off)"
+    )
+
+
 def _url(name, default, schemes):
     value = _checked(name, env.str, default=default)
     if value and not any(value.startswith(s + ":") for s in schemes):
@@ -40,7 +59,7 @@ def _url(name, default, schemes):
     return value
 
 
-DEBUG = _checked("DEBUG", env.bool, default=False)
+DEBUG = _bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")
 ALLOWED_HOSTS = _checked("ALLOWED_HOSTS", env.list, default=["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = _checked("CSRF_TRUSTED_ORIGINS", env.list, default=[])
@@ -244,6 +263,7 @@ USE_TZ = True
 
 STATICFILES_DIRS = [PROJECT_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
+WHITENOISE_AUTOREFRESH = DEBUG
 STATIC_URL = "/static/"
 MEDIA_ROOT = Path(_checked("MEDIA_ROOT", env.str, default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"

@@ -1,9 +1,9 @@
 """Development / quickstart settings: ``manage.py`` defaults here."""
 
 from .base import *  # noqa: F401,F403
-from .base import _checked, env
+from .base import _bool, _checked, env
 
-DEBUG = _checked("DEBUG", env.bool, default=True)
+DEBUG = _bool("DEBUG", default=True)
 # A fixed development key so that `make run` needs no set-up; production
 # settings refuse to start without SECRET_KEY.
 SECRET_KEY = SECRET_KEY or "govkm-development-key-not-for-production"  # noqa: F405

@@ -3,7 +3,7 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F401,F403
-from .base import _checked, env
+from .base import _bool, _checked, env
 
 DEBUG = False
 SECRET_KEY = env.str("SECRET_KEY", default="")
@@ -12,7 +12,7 @@ if not SECRET_KEY or len(SECRET_KEY) < 32:
         "SECRET_KEY must be set in the environment to a random string of at least 32 characters"
     )
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-SECURE_SSL_REDIRECT = _checked("SECURE_SSL_REDIRECT", env.bool, default=True)
+SECURE_SSL_REDIRECT = _bool("SECURE_SSL_REDIRECT", default=True)
 SECURE_HSTS_SECONDS = _checked("SECURE_HSTS_SECONDS", env.int, default=31536000)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = True
 SECURE_HSTS_PRELOAD = True

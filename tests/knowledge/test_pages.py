@@ -1,0 +1,90 @@
+"""Knowledge pages: creation, publishing, rendering, cites both ways."""
+
+import pytest
+from wagtail.models import Page
+from wagtail.test.utils import WagtailPageTestCase
+
+from knowledge.models import HomePage, LessonLearnedPage, PolicyPage, ProcedurePage, SectionIndexPage
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+class TestPageTree(WagtailPageTestCase):
+    def test_section_accepts_the_three_knowledge_types_only(self):
+        self.assertAllowedSubpageTypes(SectionIndexPage, {PolicyPage, ProcedurePage, LessonLearnedPage})
+        self.assertAllowedParentPageTypes(PolicyPage, {SectionIndexPage})
+        self.assertCanNotCreateAt(HomePage, PolicyPage)
+
+    def test_policy_can_be_created_through_the_admin_form(self):
+        section = f.section("policies")
+        admin = f.user("root", "administrator")
+        self.client.force_login(admin)
+        topic = f.topic("procurement")
+        data = f.policy_form_data(
+            title="Purchasing policy", slug="purchasing-policy", reference_number="POL-X-1"
+        )
+        data["topics"] = [str(topic.pk)]
+        data["action-publish"] = "publish"
+        self.assertCanCreate(section, PolicyPage, data)
+        page = PolicyPage.objects.get(slug="purchasing-policy")
+        assert page.live and page.reference_number == "POL-X-1"
+        assert list(page.topics.all()) == [topic]
+
+
+def test_every_page_type_renders(client):
+    p = f.policy("Records retention", body="Keep files for seven years.")
+    proc = f.procedure("Dispose of records", implements=[p])
+    les = f.lesson("Migration lesson", cites=[proc])
+    for page in (p, proc, les, f.section("policies"), f.home_page()):
+        response = client.get(page.url)
+        assert response.status_code == 200, page
+    body = client.get(p.url).content.decode()
+    assert "Keep files for seven years." in body and "POL-T-" in body
+    assert 'class="skip-link"' in body and 'role="search"' in body
+    proc_body = client.get(proc.url).content.decode()
+    assert "Fill in form EX-1." in proc_body and "Implements" in proc_body
+
+
+def test_cites_are_shown_both_ways(client):
+    target = f.policy("Data protection policy")
+    citing = f.procedure("Handle a subject access request", implements=[target])
+    citing_html = client.get(citing.url).content.decode()
+    target_html = client.get(target.url).content.decode()
+    assert f'href="{target.url}"' in citing_html
+    assert f'href="{citing.url}"' in target_html
+    assert "Cited by" in target_html
+
+
+def test_restricted_page_is_not_revealed_in_cited_by(client):
+    target = f.policy("Open policy")
+    secret = f.procedure("Secret investigation steps", implements=[target], audience="restricted")
+    html = client.get(target.url).content.decode()
+    assert "Secret investigation steps" not in html
+    owner = f.user("own", "content_owner")
+    client.force_login(owner)
+    assert "Secret investigation steps" in client.get(target.url).content.decode()
+    assert secret.live
+
+
+def test_superseded_policy_points_to_its_successor(client):
+    old = f.policy("Gifts policy 2020", status="superseded")
+    new = f.policy("Gifts policy 2025", supersedes=old)
+    assert old.superseded_by == new
+    html = client.get(old.url).content.decode()
+    assert "has been superseded" in html and new.url in html
+
+
+def test_home_page_lists_recent_pages_and_topics_visible_to_visitor(client):
+    t = f.topic("records-management")
+    f.policy("Public records policy", topics=[t])
+    f.policy("Internal records note", topics=[t], audience="internal")
+    html = client.get("/").content.decode()
+    assert "Public records policy" in html
+    assert "Internal records note" not in html
+    assert "Records Management" in html
+
+
+def test_unpublished_page_is_not_served(client):
+    draft = f.policy("Draft policy", publish=False)
+    assert client.get(Page.objects.get(pk=draft.pk).url or "/policies/x/").status_code == 404

@@ -1,0 +1,90 @@
+"""Configuration: malformed values fail loudly; the compose file is complete."""
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def run_settings(module, **env):
+    clean = {k: v for k, v in os.environ.items() if k not in ("DATABASE_URL", "SECRET_KEY")}
+    clean.update(env, DJANGO_SETTINGS_MODULE=module)
+    return subprocess.run(
+        [sys.executable, "-c", "import django; django.setup(); from django.conf import settings; print(settings.DATABASES['default']['ENGINE'])"],
+        cwd=ROOT, env=clean, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize(
+    "var,value",
+    [
+        ("DATABASE_URL", "mysql-ish:nonsense"),
+        ("DEBUG", "maybe"),
+        ("CELERY_BROKER_URL", "carrier-pigeon://x"),
+        ("ELASTICSEARCH_URL", "es1:9200"),
+        ("KM_CHUNK_TOKENS", "lots"),
+        ("REDIS_URL", "localhost:6379"),
+    ],
+)
+def test_malformed_variable_is_named_at_start_up(var, value):
+    result = run_settings("kmsite.settings.dev", **{var: value})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and var in result.stderr
+
+
+def test_production_requires_a_secret_key():
+    result = run_settings("kmsite.settings.production")
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+    ok = run_settings("kmsite.settings.production", SECRET_KEY="x" * 50)
+    assert ok.returncode == 0, ok.stderr
+
+
+def test_defaults_are_the_embedded_quickstart():
+    result = run_settings("kmsite.settings.dev")
+    assert result.returncode == 0 and "sqlite3" in result.stdout
+    pg = run_settings("kmsite.settings.dev", DATABASE_URL="postgres://postgres@127.0.0.1:5432/x")
+    assert "postgresql" in pg.stdout
+
+
+def test_unknown_backend_option_is_refused(settings):
+    from django.core.exceptions import ImproperlyConfigured
+
+    from search.backends import load_backend
+
+    with pytest.raises(ImproperlyConfigured, match="BM25_K3"):
+        load_backend("x", {"BACKEND": "search.backends.local", "OPTIONS": {"BM25_K3": 1}})
+    with pytest.raises(ImproperlyConfigured, match="OPTIONZ"):
+        load_backend("x", {"BACKEND": "search.backends.local", "OPTIONZ": {}})
+
+
+def test_env_example_lists_every_variable_the_settings_read():
+    source = "\n".join(p.read_text() for p in (ROOT / "kmsite" / "settings").glob("*.py"))
+    read = set(re.findall(r'_checked\("([A-Z_]+)"', source)) | set(re.findall(r'_url\(\s*"([A-Z_]+)"', source))
+    read |= set(re.findall(r'env\.\w+\("([A-Z_]+)"', source)) | set(re.findall(r'_bool\("([A-Z_]+)"', source))
+    example = (ROOT / ".env.example").read_text()
+    listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, re.M))
+    assert read - listed == set()
+
+
+def test_compose_file_has_the_production_stack():
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    services = compose["services"]
+    assert {"db", "redis", "elasticsearch", "web", "worker", "beat"} <= set(services)
+    for name in ("db", "redis", "elasticsearch", "web"):
+        assert "healthcheck" in services[name], name
+    assert services["elasticsearch"]["image"].startswith("docker.elastic.co/elasticsearch/elasticsearch:8.")
+    for name in ("web", "worker", "beat"):
+        env = services[name].get("environment", {})
+        env = env if isinstance(env, dict) else dict(e.split("=", 1) for e in env)
+        for var in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "SECRET_KEY", "ELASTICSEARCH_URL", "ALLOWED_HOSTS"):
+            assert var in env, (name, var)
+        assert "depends_on" in services[name]
+    assert "gunicorn" in " ".join(services["web"]["command"]) if isinstance(services["web"]["command"], list) else "gunicorn" in services["web"]["command"]
+    for volume in ("pgdata", "esdata", "media"):
+        assert volume in compose["volumes"]
