@@ -34,7 +34,19 @@ def chunk_sections(sections, max_tokens=180, overlap=40, count_tokens=None):
     if overlap >= max_tokens:
         raise ValueError("chunk overlap must be smaller than the chunk size")
     chunks = []
+    # A section too short to stand alone (a role, a one-line fact) travels
+    # with the next section instead of becoming a tiny chunk that BM25's
+    # length normalisation would over-reward.
+    merged, carry = [], []
     for section in sections:
+        if count(section.text) < max_tokens // 4 and section is not sections[-1]:
+            carry.append(f"{section.heading}: {section.text}" if section.heading else section.text)
+            continue
+        if carry:
+            section = type(section)(section.heading, "\n".join(carry + [section.text]), section.source)
+            carry = []
+        merged.append(section)
+    for section in merged:
         units = [u.strip() for u in SENTENCE.split(section.text) if u and u.strip()]
         # A single over-long sentence is cut into word windows.
         pieces = []

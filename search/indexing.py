@@ -56,22 +56,31 @@ def chunk_settings():
 
 
 def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, metadata=None):
-    """(ChunkRecords, warnings) for a specific page. Unchanged chunks reuse
-    their stored vectors (matched by content hash) instead of re-embedding."""
-    backend = backend or get_search_backend()
-    embedder = embedder or get_embedder()
+    """(ChunkRecords, warnings, number embedded) for a specific knowledge page."""
     metadata = metadata if metadata is not None else page_metadata(page)
     sections = page_sections(page)
     extra, warnings = attachment_sections(page)
-    sections += extra
+    records, embedded = chunk_records(
+        page.pk, page.title, getattr(page, "summary", "") or "", sections + extra, metadata,
+        namespace=namespace, backend=backend, embedder=embedder,
+    )
+    return records, warnings, embedded
+
+
+def chunk_records(doc_id, title, summary, sections, metadata, *, namespace=SITE_NAMESPACE, backend=None, embedder=None):
+    """Chunk, embed and describe one document. Used for pages and for
+    evaluation collections alike. Unchanged chunks reuse their stored
+    vectors (matched by content hash) instead of being embedded again."""
+    from .extract import Section
+
+    backend = backend or get_search_backend()
+    embedder = embedder or get_embedder()
     max_tokens, overlap = chunk_settings()
     budget = max(32, min(max_tokens, getattr(embedder, "max_tokens", 256) - 40))
-    texts = chunk_sections(sections, budget, min(overlap, budget // 2), getattr(embedder, "count_tokens", None))
-    if not texts:  # a page with no body still has a title and summary
-        from .extract import Section
-
-        texts = chunk_sections([Section("Summary", page.summary or page.title)], budget, 0)
-    title, summary = page.title, getattr(page, "summary", "") or ""
+    count = getattr(embedder, "count_tokens", None)
+    texts = chunk_sections(sections, budget, min(overlap, budget // 2), count)
+    if not texts:  # a document with no body still has a title and summary
+        texts = chunk_sections([Section("Summary", summary or title)], budget, 0, count)
     hashes = [c.content_hash(title, summary, embedder.model_id) for c in texts]
     known = backend.existing_vectors(namespace, set(hashes))
     missing = [i for i, h in enumerate(hashes) if h not in known]
@@ -81,7 +90,7 @@ def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, me
             known[hashes[i]] = vec
     records = [
         ChunkRecord(
-            page_id=page.pk,
+            page_id=doc_id,
             position=c.position,
             title=title,
             heading=c.heading,
@@ -94,7 +103,7 @@ def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, me
         )
         for c, h in zip(texts, hashes)
     ]
-    return records, warnings, len(missing)
+    return records, len(missing)
 
 
 def embedding_text(title, heading, text):

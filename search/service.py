@@ -235,11 +235,13 @@ class SearchService:
                 k=conf("RRF_K", 60),
                 weights=[conf("LEXICAL_WEIGHT", 1.0), conf("SEMANTIC_WEIGHT", 1.0)],
             )
-        results = []
+        results, best_hits = [], {}
         for page_id, score in fused.items():
             lex, vec = lex_best.get(page_id), vec_best.get(page_id)
-            best = lex if (lex is not None and lex.highlight) else (vec or lex)
-            results.append(self._page_result(page_id, score, best, terms))
+            # the passage shown: the best lexical match (it holds the words
+            # asked for), else the closest in meaning
+            best_hits[page_id] = lex or vec
+            results.append(self._page_result(page_id, score, best_hits[page_id]))
         results = self._rank(results)
         total = len(results)
         num_pages = max(1, math.ceil(total / request.per_page))
@@ -247,6 +249,8 @@ class SearchService:
             raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
         start = (request.page - 1) * request.per_page
         shown = results[start : start + request.per_page]
+        for r in shown:
+            r.snippet_html = self._snippet(best_hits[r.page_id], terms)
         self._attach_successors(shown, filters)
         return SearchResponse(
             request=request,
@@ -259,11 +263,15 @@ class SearchService:
             backend=self.backend.alias,
         )
 
-    def _page_result(self, page_id, score, hit, terms):
-        meta = hit.metadata
+    @staticmethod
+    def _snippet(hit, terms):
         marked = hit.highlight
         if not marked or MARK_START not in marked:
-            marked = highlight(hit.text, terms) if terms else hit.text[:320]
+            marked = highlight(hit.text, terms)
+        return render_marked(marked)
+
+    def _page_result(self, page_id, score, hit, snippet_html=""):
+        meta = hit.metadata
         return PageResult(
             page_id=page_id,
             title=hit.title,
@@ -274,7 +282,7 @@ class SearchService:
             freshness=meta.get("freshness", ""),
             audience=meta.get("audience", ""),
             last_reviewed=meta.get("last_reviewed"),
-            snippet_html=render_marked(marked),
+            snippet_html=snippet_html,
             heading=hit.heading,
             score=score,
             successor_id=meta.get("successor_id"),
@@ -325,7 +333,7 @@ class SearchService:
             limit=limit * 8, with_facets=False,
         )
         order, best = _page_ranking(result.vector)
-        return [self._page_result(pid, best[pid].score, best[pid], []) for pid in order[:limit]]
+        return [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
 
 
 def facet_labels():

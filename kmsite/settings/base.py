@@ -232,6 +232,17 @@ KM_EMBEDDER = {
 KM_SEARCH = {
     "CHUNK_TOKENS": _checked("KM_CHUNK_TOKENS", env.int, default=180),
     "CHUNK_OVERLAP": _checked("KM_CHUNK_OVERLAP", env.int, default=40),
+    # Fusion, tuned on tests/data/civil_service_beir only (see README):
+    # weighted reciprocal rank fusion, w / (k + rank).
+    "RRF_K": 2,
+    "LEXICAL_WEIGHT": 1.0,
+    "SEMANTIC_WEIGHT": 2.0,
+    # a vector hit under this cosine similarity is not a match
+    "MIN_SIMILARITY": 0.25,
+    # how many chunks each retrieval returns before fusion
+    "CANDIDATES": 200,
+    # ranking multipliers by freshness state: stale guidance is demoted, not hidden
+    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85},
 }
 
 # --- Wagtail --------------------------------------------------------------

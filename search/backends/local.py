@@ -22,7 +22,6 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from ..analysis import MARK_START, highlight
 from ..models import Chunk, NamespaceState, Tombstone
 from .base import FACET_FIELDS, BackendResult, Hit
 from .base import SearchBackend as BaseSearchBackend
@@ -212,11 +211,10 @@ class LocalNamespaceIndex:
                 mask[row] = False
         return mask
 
-    def hit(self, row, score, query_terms=None):
+    def hit(self, row, score):
+        """A hit without a highlight: the service highlights only the
+        passages it shows (highlighting every candidate would dominate)."""
         position, title, heading, text, metadata = self.rows[row]
-        marked = highlight(text, query_terms) if query_terms else None
-        if marked is not None and MARK_START not in marked:
-            marked = None
         return Hit(
             page_id=self.page_ids[row],
             position=position,
@@ -224,7 +222,7 @@ class LocalNamespaceIndex:
             title=title,
             heading=heading,
             text=text,
-            highlight=marked,
+            highlight=None,
             metadata=metadata,
         )
 
@@ -414,11 +412,11 @@ class LocalSearchBackend(BaseSearchBackend):
                 scores = index.lexical.scores(terms, index.alive[:n], allowed)
                 hit_mask = scores > 0
                 matched |= hit_mask
-                lexical_hits = [index.hit(r, s, terms) for r, s in index.top(scores, hit_mask, limit)]
+                lexical_hits = [index.hit(r, s) for r, s in index.top(scores, hit_mask, limit)]
             if mode in ("semantic", "hybrid") and vector is not None and n:
                 scores = index.vectors.scores(vector)
                 top = index.top(scores, allowed, limit)
-                vector_hits = [index.hit(r, s, terms) for r, s in top]
+                vector_hits = [index.hit(r, s) for r, s in top]
                 for r, s in top:
                     if s >= self.options.min_similarity:
                         matched[r] = True
