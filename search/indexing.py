@@ -156,21 +156,26 @@ def schedule(page_id, reason, revision_id=None):
     the surrounding transaction commits. If the broker is down the row
     stays, and ``drain_outbox`` sends it later: nothing is lost."""
     connection = transaction.get_connection()
-    pending = connection.__dict__.setdefault("_km_index_pending", set())
-    if connection.in_atomic_block and page_id in pending:
-        return None  # already scheduled in this transaction; the task reads the final state
+    if connection.in_atomic_block and any(
+        getattr(entry[1], "km_page_id", None) == page_id for entry in connection.run_on_commit
+    ):
+        # Already due to be sent when this transaction commits (a publish
+        # also fires restriction signals); the task reads the final state.
+        # Django drops these callbacks on rollback, so nothing is lost.
+        return None
     entry = IndexOutbox.objects.create(page_id=page_id, revision_id=revision_id, reason=reason)
-    pending.add(page_id)
 
     def send():
-        pending.discard(page_id)
         from .tasks import index_page_task
+
+        send.km_page_id = None  # sent: a later change must schedule again
 
         try:
             index_page_task.apply_async(args=[page_id, revision_id, entry.pk], retry=False)
         except Exception as exc:  # broker unreachable: the outbox keeps the work
             logger.warning("indexing of page %s queued in the outbox only (%s)", page_id, exc)
 
+    send.km_page_id = page_id
     transaction.on_commit(send)
     return entry
 

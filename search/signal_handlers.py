@@ -45,3 +45,13 @@ def on_restriction(sender, instance, **kwargs):
 def on_restriction_groups(sender, instance, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, PageViewRestriction):
         on_restriction(sender, instance)
+
+
+@receiver(post_save, sender="kmsearch.Synonym")
+@receiver(post_delete, sender="kmsearch.Synonym")
+def on_synonyms_changed(sender, **kwargs):
+    from django.core.cache import cache
+
+    from .service import SYNONYM_CACHE_KEY
+
+    cache.delete(SYNONYM_CACHE_KEY)

@@ -1,7 +1,7 @@
 """Development / quickstart settings: ``manage.py`` defaults here."""
 
 from .base import *  # noqa: F401,F403
-from .base import _bool, _checked, env
+from .base import _bool
 
 DEBUG = _bool("DEBUG", default=True)
 # A fixed development key so that `make run` needs no set-up; production

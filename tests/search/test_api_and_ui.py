@@ -1,0 +1,162 @@
+"""Search page and JSON API: results, facets, permissions, bad input, escaping."""
+
+import json
+
+import pytest
+from django.http import QueryDict
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hsettings
+from hypothesis import strategies as st
+
+from search.service import MAX_QUERY_CHARS, SearchError, parse_request
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def content(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        t_proc, t_dp = f.topic("procurement"), f.topic("data-protection")
+        old = f.policy("Gifts policy 2020", body="Gifts under 50 euros may be kept.", status="superseded", topics=[t_proc])
+        new = f.policy("Gifts policy 2025", body="All gifts must be declared, whatever their value.", supersedes=old, topics=[t_proc])
+        public = f.procedure("Declare a gift", steps=("Open form GH-2 and declare the gift.",), topics=[t_proc])
+        internal = f.policy("Supplier gift register", body="The gift register is kept by procurement.", audience="internal", topics=[t_proc])
+        secret = f.procedure("Investigate a suspicious gift", steps=("Secret investigators interview the gift giver.",),
+                             audience="restricted", topics=[t_dp])
+        xss = f.policy('<script>alert("t")</script> gift', body='<img src=x onerror=alert(1)> about gift wrapping')
+    return {"old": old, "new": new, "public": public, "internal": internal, "secret": secret, "xss": xss}
+
+
+def api(client, **params):
+    return client.get("/api/search/", params)
+
+
+def test_api_returns_pages_with_snippets_and_facets(client, content):
+    data = api(client, q="gift").json()
+    titles = [r["title"] for r in data["results"]]
+    assert "Gifts policy 2025" in titles and "Declare a gift" in titles
+    assert data["total"] == len(titles) and data["page"] == 1
+    assert data["facets"]["content_type"]["policy"] >= 2
+    first = data["results"][0]
+    assert {"url", "snippet_html", "freshness", "status", "content_type", "unit_name"} <= set(first)
+    assert "<mark>" in " ".join(r["snippet_html"] for r in data["results"])
+
+
+def test_superseded_policy_ranks_below_its_successor_and_points_to_it(client, content):
+    data = api(client, q="gifts policy kept 50 euros", mode="lexical").json()
+    titles = [r["title"] for r in data["results"]]
+    assert titles.index("Gifts policy 2025") < titles.index("Gifts policy 2020")
+    old = next(r for r in data["results"] if r["title"] == "Gifts policy 2020")
+    assert old["successor"]["title"] == "Gifts policy 2025"
+    assert old["freshness"] == "superseded"
+
+
+@pytest.mark.parametrize("role,expected_hidden", [(None, {"Supplier gift register", "Investigate a suspicious gift"}),
+                                                  ("civil_servant", {"Investigate a suspicious gift"}),
+                                                  ("content_owner", set())])
+def test_nothing_leaks_per_role(client, content, role, expected_hidden):
+    if role:
+        client.force_login(f.user(f"api-{role}", role))
+    everything = {"Supplier gift register", "Investigate a suspicious gift"}
+    for mode in ("lexical", "semantic", "hybrid"):
+        data = api(client, q="gift investigators secret register", mode=mode).json()
+        body = json.dumps(data)
+        for title in expected_hidden:
+            assert title not in body, (mode, title)
+        for title in everything - expected_hidden:
+            assert title in body or mode == "semantic", (mode, title)
+        if "Investigate a suspicious gift" in expected_hidden:
+            assert "data-protection" not in data["facets"].get("topics", {})  # counts leak nothing either
+            assert "restricted" not in data["facets"].get("audience", {})
+    page = client.get("/search/", {"q": "secret investigators"}).content.decode()
+    for title in expected_hidden:
+        assert title not in page
+
+
+def test_filters_and_current_only(client, content):
+    data = api(client, q="gift", type="procedure").json()
+    assert {r["content_type"] for r in data["results"]} == {"procedure"}
+    data = api(client, q="gifts policy", current="1").json()
+    assert "Gifts policy 2020" not in [r["title"] for r in data["results"]]
+    data = api(client, q="gift", topic="procurement").json()
+    assert all("procurement" in r["topics"] for r in data["results"])
+
+
+@pytest.mark.parametrize(
+    "params,field",
+    [
+        ({"q": ""}, "q"),
+        ({}, "q"),
+        ({"q": "x" * (MAX_QUERY_CHARS + 1)}, "q"),
+        ({"q": "y" * 10_000}, "q"),
+        ({"q": "gift", "mode": "psychic"}, "mode"),
+        ({"q": "gift", "colour": "red"}, "colour"),
+        ({"q": "gift", "page": "0"}, "page"),
+        ({"q": "gift", "page": "-3"}, "page"),
+        ({"q": "gift", "page": "abc"}, "page"),
+        ({"q": "gift", "page": "99999999999"}, "page"),
+        ({"q": "gift", "page": "400"}, "page"),
+        ({"q": "gift\x00"}, "q"),
+        ({"q": "gift", "type": "memo"}, "type"),
+        ({"q": "gift", "topic": '{"match_all": {}}'}, "topic"),
+        ({"q": "gift", "unit": "x OR 1=1"}, "unit"),
+    ],
+)
+def test_bad_input_gets_a_clear_400(client, content, params, field):
+    response = api(client, **params)
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["field"] == field and len(error["message"]) > 10
+
+
+def test_invalid_utf8_is_rejected(client, content):
+    response = client.get("/api/search/?q=%FF%FEgift")
+    assert response.status_code == 400 and response.json()["error"]["field"] == "q"
+    page = client.get("/search/?q=%FF%FE")
+    assert page.status_code == 400 and "not valid UTF-8" in page.content.decode()
+
+
+def test_search_page_escapes_titles_and_snippets(client, content):
+    html = client.get("/search/", {"q": "gift wrapping"}).content.decode()
+    assert "<script>alert" not in html and "&lt;script&gt;" in html
+    assert "<img src=x" not in html
+    data = api(client, q="gift wrapping").json()
+    assert all("<img" not in r["snippet_html"] for r in data["results"])
+
+
+def test_search_page_shows_facets_pagination_and_badges(client, content, django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        for i in range(12):
+            f.policy(f"Gift guidance {i}", body="gift rules")
+    html = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    assert 'name="type"' in html and "Page 1 of" in html
+    assert 'class="badge badge-' in html
+    assert client.get("/search/").status_code == 200  # landing page, no query
+
+
+def test_openapi_schema_describes_the_api(client):
+    schema = client.get("/api/schema/").json()
+    op = schema["paths"]["/api/search/"]["get"]
+    names = {p["name"] for p in op["parameters"]}
+    assert {"q", "mode", "page", "type", "topic", "unit"} <= names
+    assert "400" in op["responses"]
+
+
+@hsettings(max_examples=150, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(
+    q=st.text(max_size=1200),
+    mode=st.one_of(st.sampled_from(["hybrid", "lexical", "semantic"]), st.text(max_size=12)),
+    page=st.one_of(st.integers(-5, 10**9).map(str), st.text(max_size=8)),
+    topic=st.text(max_size=30),
+)
+def test_parser_accepts_or_explains_never_crashes(q, mode, page, topic):
+    params = QueryDict(mutable=True)
+    params.update({"q": q, "mode": mode, "page": page, "topic": topic})
+    try:
+        request = parse_request(params)
+    except SearchError as exc:
+        assert str(exc)
+        return
+    assert 1 <= len(request.q) <= MAX_QUERY_CHARS and request.mode in ("hybrid", "lexical", "semantic")
+    assert "\x00" not in request.q and 1 <= request.page <= 500

@@ -1,0 +1,128 @@
+"""The maths and text handling, tested directly."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from search.analysis import MARK_END, MARK_START, SynonymMap, analyse, highlight, render_marked
+from search.backends.local import LocalLexicalIndex, LocalVectorIndex
+from search.chunking import chunk_sections
+from search.embeddings.base import normalise
+from search.embeddings.fake import HashingEmbedder, HashingOptions
+from search.evaluation import mrr_at_k, ndcg_at_k, recall_at_k
+from search.extract import Section, html_to_sections
+from search.service import rrf
+
+
+def test_rrf_matches_the_formula():
+    scores = rrf([["a", "b", "c"], ["c", "a"]], k=60)
+    assert scores["a"] == pytest.approx(1 / 61 + 1 / 62)
+    assert scores["b"] == pytest.approx(1 / 62)
+    assert scores["c"] == pytest.approx(1 / 63 + 1 / 61)
+    weighted = rrf([["a"], ["b"]], k=2, weights=[1.0, 2.0])
+    assert weighted["b"] == pytest.approx(2 / 3) and weighted["a"] == pytest.approx(1 / 3)
+
+
+def test_cosine_is_the_dot_product_of_normalised_vectors():
+    rng = np.random.default_rng(1)
+    docs = normalise(rng.standard_normal((50, 16)))
+    query = normalise(rng.standard_normal((1, 16)))[0]
+    index = LocalVectorIndex()
+    index.add(docs)
+    expected = [float(d @ query / (np.linalg.norm(d) * np.linalg.norm(query))) for d in docs]
+    assert np.allclose(index.scores(query), expected, atol=1e-6)
+    # identical direction scores 1, opposite -1
+    index2 = LocalVectorIndex()
+    index2.add(np.stack([query, -query]))
+    assert np.allclose(index2.scores(query), [1.0, -1.0], atol=1e-6)
+
+
+def test_bm25_matches_a_hand_computation():
+    index = LocalLexicalIndex(k1=1.2, b=0.75)
+    docs = [["cat", "sat"], ["cat", "cat", "dog", "bird"], ["fish"]]
+    for i, terms in enumerate(docs):
+        index.add(i, terms)
+    alive = np.ones(3, dtype=bool)
+    scores = index.scores(["cat"], alive, alive)
+    n, df, avgdl = 3, 2, (2 + 4 + 1) / 3
+    idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
+
+    def bm25(tf, dl):
+        return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avgdl))
+
+    assert scores[0] == pytest.approx(bm25(1, 2), rel=1e-5)
+    assert scores[1] == pytest.approx(bm25(2, 4), rel=1e-5)
+    assert scores[2] == 0
+    # a disallowed row scores nothing; a deleted row stops counting for df
+    allowed = np.array([False, True, True])
+    assert index.scores(["cat"], alive, allowed)[0] == 0
+
+
+def test_metrics():
+    grades = {"a": 2, "b": 1, "z": 2}
+    assert ndcg_at_k(["a", "z", "b"], grades) == pytest.approx(1.0)
+    dcg = 0 + 2 / math.log2(3)
+    idcg = 2 + 2 / math.log2(3) + 1 / 2
+    assert ndcg_at_k(["x", "a"], grades) == pytest.approx(dcg / idcg)
+    assert recall_at_k(["a", "q"], grades) == pytest.approx(1 / 3)
+    assert mrr_at_k(["q", "r", "b"], grades) == pytest.approx(1 / 3)
+    assert mrr_at_k(["q"], grades) == 0
+
+
+def test_analysis_stems_and_drops_stop_words():
+    assert analyse("The Policies on Procurement") == ["polici", "procur"]
+    assert "e" in analyse("e-government") and "govern" in analyse("e-government")
+
+
+def test_synonyms_expand_both_ways_and_phrases():
+    synonyms = SynonymMap([["FOI", "freedom of information"], ["PII", "personal data"]])
+    assert synonyms.expansions("FOI deadline") == ["freedom of information"]
+    assert synonyms.expansions("a freedom of information request") == ["FOI"]
+    assert synonyms.expansions("freedom alone") == []
+    assert synonyms.expand_query("PII breach") == "PII breach (personal data)"
+
+
+def test_highlight_marks_matching_words_and_render_escapes_everything():
+    text = 'Report <script>alert("x")</script> lost laptops to the desk'
+    marked = highlight(text, analyse("laptop"))
+    assert f"{MARK_START}laptops{MARK_END}" in marked
+    html = render_marked(marked)
+    assert "<script>" not in html and "&lt;script&gt;" in html
+    assert "<mark>laptops</mark>" in html
+
+
+@given(st.text(max_size=400), st.text(max_size=40))
+def test_rendered_snippets_never_contain_raw_markup(text, query):
+    html = render_marked(highlight(text, analyse(query)))
+    stripped = html.replace("<mark>", "").replace("</mark>", "")
+    assert "<" not in stripped and ">" not in stripped
+
+
+def test_chunks_respect_the_token_budget_and_overlap():
+    sentences = [f"Sentence number {i} explains one rule of the procedure." for i in range(60)]
+    chunks = chunk_sections([Section("Rules", " ".join(sentences))], max_tokens=60, overlap=15)
+    assert len(chunks) > 5
+    for c in chunks:
+        assert len(c.text.split()) * 1.3 <= 60 + 15
+    # consecutive chunks share their edge sentence(s)
+    first_tail = chunks[0].text.split(". ")[-1]
+    assert first_tail.rstrip(".") in chunks[1].text
+
+
+def test_chunks_follow_headings_and_merge_tiny_sections():
+    sections = html_to_sections("<h2>Scope</h2><p>Applies to all staff.</p><h2>Rules</h2><p>" + "Long rule text. " * 40 + "</p>")
+    assert [s.heading for s in sections] == ["Scope", "Rules"]
+    chunks = chunk_sections(sections, max_tokens=200, overlap=20)
+    assert "Scope: Applies to all staff." in chunks[0].text  # tiny section travels with the next
+    assert chunks[0].heading == "Rules"
+
+
+def test_fake_embedder_is_deterministic_and_normalised():
+    e = HashingEmbedder(HashingOptions(dimension=32))
+    a, b = e.embed_documents(["lost laptop", "lost laptop"])
+    assert np.allclose(a, b) and np.isclose(np.linalg.norm(a), 1.0)
+    near, far = e.embed_documents(["lost laptop on train", "annual leave"])
+    assert a @ near > a @ far
