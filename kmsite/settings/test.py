@@ -1,6 +1,11 @@
 """Settings for the test suite (pytest-django uses these)."""
 
 from .base import *  # noqa: F401,F403
+from .base import _bool
+
+# Tests that start a real worker need a database file both processes open.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-govkm.sqlite3")}  # noqa: F405
 
 SECRET_KEY = "govkm-test-key"  # noqa: S105
 DEBUG = False
@@ -14,6 +19,6 @@ KM_EMBEDDER = {
 }
 # Tasks are enqueued on commit; the tests that exercise asynchronous work
 # start a real worker, the others run the queued work in-process.
-CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_ALWAYS_EAGER = _bool("KM_TEST_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
 LOGGING["loggers"]["govkm"]["level"] = "WARNING"  # noqa: F405

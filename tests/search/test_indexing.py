@@ -200,14 +200,17 @@ def test_broker_down_keeps_the_work_in_the_outbox(settings, commit):
 
     settings.CELERY_TASK_ALWAYS_EAGER = False
     from kmsite.celery import app
+    from tests.conftest import reset_celery_pools
 
+    old_url = app.conf.broker_url
     app.conf.broker_url = "redis://127.0.0.1:1/0"  # nothing listens on port 1
-    app.conf.broker_connection_timeout = 1
+    reset_celery_pools(app)
     try:
         with commit():
             page = f.policy("Policy published while the broker is down", body="Kept in the outbox.")
     finally:
-        app.conf.broker_url = settings.CELERY_BROKER_URL
+        app.conf.broker_url = old_url
+        reset_celery_pools(app)
     assert page.live
     assert IndexOutbox.objects.filter(page_id=page.pk).exists()
     assert titles("kept in the outbox") == []
