@@ -20,6 +20,7 @@ CONTENT_OWNERS = "Content owners"
 HR = "HR"
 ADMINISTRATORS = "Administrators"
 RESTRICTED_READERS = "Restricted readers"
+AUDITORS = "Auditors"
 
 ROLE_GROUPS = {
     "civil_servant": [CIVIL_SERVANTS],
@@ -40,11 +41,20 @@ COLLECTION_PERMISSIONS = {
     ADMINISTRATORS: ["add_document", "change_document", "delete_document", "choose_document",
                      "add_image", "change_image", "delete_image", "choose_image"],
 }
+# Training (training app): HR edits frameworks, curricula, people and
+# assignments, sees every learner's records and imports CSV files.
+TRAINING_HR_MODELS = ["framework", "competence", "crosswalk", "jobprofile", "pagecompetence", "curriculum",
+                      "module", "activity", "staffprofile", "assignment"]
+TRAINING_HR_PERMISSIONS = [("training", f"{action}_{model}") for model in TRAINING_HR_MODELS
+                           for action in ("add", "change", "delete", "view")] + [
+    ("training", "view_all_training"), ("training", "import_training_data")]
 MODEL_PERMISSIONS = {
     EDITORS: [("wagtailadmin", "access_admin")],
     CONTENT_OWNERS: [("wagtailadmin", "access_admin"), ("knowledge", "change_topic"), ("knowledge", "add_topic"),
-                     ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage")],
-    HR: [("wagtailadmin", "access_admin")],
+                     ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage"),
+                     ("kmsearch", "add_contentrequest"), ("kmsearch", "change_contentrequest"),
+                     ("kmsearch", "view_contentrequest")],
+    HR: [("wagtailadmin", "access_admin")] + TRAINING_HR_PERMISSIONS,
     ADMINISTRATORS: [("wagtailadmin", "access_admin")]
     + [(app, f"{action}_{model}") for app, model in [("knowledge", "topic"), ("knowledge", "orgunit"), ("kmsearch", "synonym")]
        for action in ("add", "change", "delete", "view")]
@@ -61,7 +71,7 @@ def ensure_roles(root_page=None):
     """Create or update the role groups, their permissions and the workflow.
     Safe to run again: it adds what is missing and changes nothing else."""
     groups = {name: Group.objects.get_or_create(name=name)[0] for name in
-              [CIVIL_SERVANTS, EDITORS, CONTENT_OWNERS, HR, ADMINISTRATORS, RESTRICTED_READERS]}
+              [CIVIL_SERVANTS, EDITORS, CONTENT_OWNERS, HR, ADMINISTRATORS, RESTRICTED_READERS, AUDITORS]}
     for name, perms in MODEL_PERMISSIONS.items():
         groups[name].permissions.add(*[_perm(a, c) for a, c in perms])
     if root_page is None:

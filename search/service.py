@@ -140,6 +140,7 @@ class PageResult:
     score: float
     successor_id: int | None = None
     successor: dict | None = None
+    revision_id: int | None = None
     topics: list = dataclasses.field(default_factory=list)
 
     def as_dict(self):
@@ -156,6 +157,7 @@ class SearchResponse:
     took_ms: float
     notice: str = ""
     backend: str = ""
+    best_similarity: float | None = None
 
 
 def load_synonyms():
@@ -261,6 +263,7 @@ class SearchService:
             took_ms=(time.perf_counter() - started) * 1000,
             notice=result.notice,
             backend=self.backend.alias,
+            best_similarity=max((h.score for h in result.vector), default=None),
         )
 
     @staticmethod
@@ -286,6 +289,7 @@ class SearchService:
             heading=hit.heading,
             score=score,
             successor_id=meta.get("successor_id"),
+            revision_id=meta.get("revision_id"),
             topics=meta.get("topics", []),
         )
 

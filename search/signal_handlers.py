@@ -16,6 +16,24 @@ def _schedule_tree(page, reason):
 @receiver(page_published)
 def on_published(sender, instance, revision=None, **kwargs):
     schedule(instance.pk, "published", revision.pk if revision is not None else instance.live_revision_id)
+    close_answered_requests(instance.pk)
+
+
+def close_answered_requests(page_id):
+    """A content request closes when the page linked as its answer is live."""
+    from django.utils import timezone
+
+    from .models import ContentRequest
+
+    ContentRequest.objects.filter(answer_page_id=page_id, status=ContentRequest.Status.OPEN).update(
+        status=ContentRequest.Status.ANSWERED, closed_at=timezone.now()
+    )
+
+
+@receiver(post_save, sender="kmsearch.ContentRequest")
+def on_content_request_saved(sender, instance, **kwargs):
+    if instance.answer_page_id and instance.status == "open" and Page.objects.filter(pk=instance.answer_page_id, live=True).exists():
+        close_answered_requests(instance.answer_page_id)
 
 
 @receiver(page_unpublished)

@@ -62,3 +62,11 @@ def publish_scheduled():
     from django.core.management import call_command
 
     call_command("publish_scheduled")
+
+
+@shared_task(time_limit=1800)
+def prune_search_logs():
+    """Delete query and accountability logs past their retention (daily)."""
+    from .analytics import prune
+
+    return prune()

@@ -6,4 +6,6 @@ urlpatterns = [
     path("search/", views.search_page, name="search"),
     path("api/search/", views.api_search, name="api_search"),
     path("api/schema/", views.api_schema, name="api_schema"),
+    path("search/go/<uuid:log_id>/<int:position>/", views.result_click, name="search_click"),
+    path("feedback/<int:page_id>/", views.page_feedback, name="page_feedback"),
 ]

@@ -1,9 +1,13 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
-from django.http import JsonResponse
-from django.shortcuts import render
-from django.views.decorators.http import require_GET
+from django.http import Http404, HttpResponseRedirect, JsonResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET, require_POST
+from wagtail.models import Page
 
+from knowledge.access import user_can_view_page
+
+from . import analytics
 from .openapi import schema
 from .service import SearchError, SearchService, facet_labels, parse_request
 
@@ -25,6 +29,10 @@ def search_page(request):
             context["error"] = str(exc)
             return render(request, "search/search.html", context, status=400)
         labels = facet_labels()
+        context["log_id"] = analytics.record_search(request, search_request, response)
+        offset = (search_request.page - 1) * search_request.per_page
+        for i, result in enumerate(response.results, start=1):
+            result.position = offset + i
         context["response"] = response
         context["facets"] = [
             {
@@ -63,9 +71,11 @@ def api_search(request):
         response = SearchService().search(search_request, request.user)
     except SearchError as exc:
         return _error(str(exc), exc.field)
+    log_id = analytics.record_search(request, search_request, response)
     return JsonResponse(
         {
             "query": search_request.q,
+            "search_id": str(log_id) if log_id else None,
             "mode": search_request.mode,
             "page": search_request.page,
             "num_pages": response.num_pages,
@@ -81,3 +91,38 @@ def api_search(request):
 @require_GET
 def api_schema(request):
     return JsonResponse(schema())
+
+
+@require_GET
+def result_click(request, log_id, position):
+    """Record which result was opened, then go to it. Only to a page the
+    visitor may view: never an open redirect."""
+    try:
+        page_id = int(request.GET.get("page", ""))
+    except ValueError:
+        raise Http404("No such result") from None
+    page = get_object_or_404(Page, pk=page_id, live=True)
+    if not user_can_view_page(request.user, page):
+        raise Http404("No such result")
+    if 1 <= position <= 10_000:
+        analytics.record_click(log_id, page.pk, position)
+    return HttpResponseRedirect(page.url)
+
+
+@require_POST
+def page_feedback(request, page_id):
+    """'Did this answer your question?' (CSRF-protected form on every page)."""
+    from knowledge.models import KnowledgePage
+
+    from .models import PageFeedback
+
+    page = get_object_or_404(KnowledgePage, pk=page_id, live=True)
+    if not user_can_view_page(request.user, page):
+        raise Http404("No such page")
+    helpful = request.POST.get("helpful")
+    if helpful not in ("yes", "no"):
+        return render(request, "search/feedback_thanks.html", {"page": page, "error": "Choose yes or no."}, status=400)
+    reason = " ".join(request.POST.get("reason", "").split())[:500]
+    PageFeedback.objects.create(page=page, helpful=helpful == "yes", reason=analytics.mask(reason))
+    return render(request, "search/feedback_thanks.html", {"page": page})
+

@@ -199,10 +199,9 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
 CELERY_BEAT_SCHEDULE = {
-    "drain-search-outbox": {
-        "task": "search.tasks.drain_outbox",
-        "schedule": 30.0,
-    },
+    "drain-search-outbox": {"task": "search.tasks.drain_outbox", "schedule": 30.0},
+    "publish-scheduled-pages": {"task": "search.tasks.publish_scheduled", "schedule": 60.0},
+    "prune-search-logs": {"task": "search.tasks.prune_search_logs", "schedule": 24 * 3600.0},
 }
 
 # --- Search ---------------------------------------------------------------
@@ -244,6 +243,18 @@ KM_SEARCH = {
     "CANDIDATES": 200,
     # ranking multipliers by freshness state: stale guidance is demoted, not hidden
     "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85},
+}
+
+# Search analytics (docs/privacy.md). Query text is masked before storage;
+# accountability logging (who was shown which revision) is off by default.
+KM_ANALYTICS = {
+    "ENABLED": _bool("KM_ANALYTICS_ENABLED", default=True),
+    "ASYNC": True,
+    "MASK_PERSONAL_DATA": _bool("KM_MASK_PERSONAL_DATA", default=True),
+    "RETENTION_DAYS": _checked("KM_QUERY_LOG_RETENTION_DAYS", env.int, default=180),
+    "UNANSWERED_SIMILARITY": 0.35,
+    "ACCOUNTABILITY": _bool("KM_ACCOUNTABILITY_LOG", default=False),
+    "ACCOUNTABILITY_RETENTION_DAYS": _checked("KM_ACCOUNTABILITY_RETENTION_DAYS", env.int, default=730),
 }
 
 # --- Wagtail --------------------------------------------------------------

@@ -21,4 +21,5 @@ KM_EMBEDDER = {
 # start a real worker, the others run the queued work in-process.
 CELERY_TASK_ALWAYS_EAGER = _bool("KM_TEST_EAGER", default=True)
 CELERY_TASK_EAGER_PROPAGATES = True
+KM_ANALYTICS = {**KM_ANALYTICS, "ASYNC": False}  # noqa: F405  (write inline so tests see rows)
 LOGGING["loggers"]["govkm"]["level"] = "WARNING"  # noqa: F405

@@ -1,0 +1,328 @@
+"""Search analytics: masking, an off-request-path writer, unanswered
+queries and their clusters, popular and rising searches, retention.
+
+Privacy by default: query text is masked (emails, phone numbers, long
+numbers) before it is stored, identities are not kept (only the unit), and
+accountability logging of who saw what is off unless switched on.
+"""
+
+import atexit
+import datetime
+import hashlib
+import logging
+import queue
+import re
+import threading
+import uuid
+
+import numpy as np
+from django.conf import settings
+from django.db import close_old_connections, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+logger = logging.getLogger("govkm.search")
+
+DEFAULTS = {
+    "ENABLED": True,
+    "ASYNC": True,
+    "MASK_PERSONAL_DATA": True,
+    "RETENTION_DAYS": 180,
+    "UNANSWERED_SIMILARITY": 0.35,
+    "NO_CLICK_AFTER_MINUTES": 30,
+    "REFORMULATION_MINUTES": 5,
+    "CLUSTER_SIMILARITY": 0.45,  # MiniLM: paraphrases score 0.48-0.87 here, unrelated queries under 0.25
+    "POPULAR_MIN_SESSIONS": 3,
+    "ACCOUNTABILITY": False,
+    "ACCOUNTABILITY_RETENTION_DAYS": 730,
+}
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+", re.UNICODE)
+PHONE = re.compile(r"(?<![\w/])\+?\(?\d[\d\s().-]{5,}\d(?![\w/])")
+LONG_NUMBER = re.compile(r"\b[A-Za-z]{0,3}\d{6,}[A-Za-z]?\b")
+IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:\s?[A-Z0-9]{4}){2,7}(?:\s?[A-Z0-9]{1,3})?\b")
+
+
+def conf(name):
+    return {**DEFAULTS, **getattr(settings, "KM_ANALYTICS", {})}[name]
+
+
+def mask(text):
+    """Replace personal data that people paste into search boxes."""
+    text = EMAIL.sub("[email]", text)
+    text = IBAN.sub("[account]", text)
+
+    def phone(m):
+        return "[phone]" if sum(c.isdigit() for c in m.group(0)) >= 7 else m.group(0)
+
+    text = LONG_NUMBER.sub("[number]", text)  # unbroken digit runs: IDs, accounts
+    return PHONE.sub(phone, text)  # digits broken by spaces, dots or dashes
+
+
+def normalise_query(text):
+    text = " ".join(text.split())
+    return mask(text) if conf("MASK_PERSONAL_DATA") else text
+
+
+# --- the writer ----------------------------------------------------------------
+class _Writer:
+    """Writes analytics rows on a background thread, in batches, in order."""
+
+    def __init__(self):
+        self.queue = queue.Queue(maxsize=50_000)
+        self.thread = None
+        self.lock = threading.Lock()
+
+    def submit(self, op):
+        if not conf("ASYNC"):
+            _apply([op])
+            return
+        self._ensure()
+        try:
+            self.queue.put_nowait(op)
+        except queue.Full:  # analytics never slows or breaks search
+            logger.warning("analytics queue full; a log entry was dropped")
+
+    def _ensure(self):
+        with self.lock:
+            if self.thread is None or not self.thread.is_alive():
+                self.thread = threading.Thread(target=self._run, name="govkm-analytics", daemon=True)
+                self.thread.start()
+
+    def _run(self):
+        while True:
+            ops = [self.queue.get()]
+            try:
+                while len(ops) < 500:
+                    ops.append(self.queue.get(timeout=0.2))
+            except queue.Empty:
+                pass
+            try:
+                close_old_connections()
+                _apply(ops)
+            except Exception:
+                logger.exception("writing %d analytics rows failed", len(ops))
+            finally:
+                for _ in ops:
+                    self.queue.task_done()
+
+    def flush(self, timeout=10):
+        if self.thread is not None and self.thread.is_alive():
+            done = threading.Event()
+            threading.Thread(target=lambda: (self.queue.join(), done.set()), daemon=True).start()
+            done.wait(timeout)
+
+
+writer = _Writer()
+atexit.register(writer.flush, 5)
+
+
+def _apply(ops):
+    from .models import Exposure, QueryLog, ResultClick
+
+    logs = [o[1] for o in ops if o[0] == "query"]
+    clicks = [o[1] for o in ops if o[0] == "click"]
+    exposures = [o[1] for o in ops if o[0] == "exposure"]
+    with transaction.atomic():
+        if logs:
+            QueryLog.objects.bulk_create([QueryLog(**fields) for fields in logs], ignore_conflicts=True)
+        if clicks:
+            known = set(QueryLog.objects.filter(pk__in=[c["query_log_id"] for c in clicks]).values_list("pk", flat=True))
+            ResultClick.objects.bulk_create([ResultClick(**c) for c in clicks if c["query_log_id"] in known])
+            QueryLog.objects.filter(pk__in=known).update(clicked=True)
+        if exposures:
+            Exposure.objects.bulk_create([Exposure(**e) for e in exposures])
+
+
+def flush():
+    writer.flush()
+
+
+# --- recording -------------------------------------------------------------------
+def user_unit_id(user):
+    profile = getattr(user, "staff_profile", None) if user is not None and user.is_authenticated else None
+    return getattr(profile, "unit_id", None)
+
+
+def session_hash(request):
+    key = request.session.session_key if hasattr(request, "session") else None
+    if not key:
+        return ""
+    return hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()[:32]
+
+
+def record_search(request, search_request, response):
+    """Log one search (off the request path). Returns the log id for click links."""
+    if not conf("ENABLED"):
+        return None
+    log_id = uuid.uuid4()
+    now = timezone.now()
+    reformulation_of = None
+    session = getattr(request, "session", None)
+    if session is not None:
+        last = session.get("km_last_search")
+        if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60 and search_request.page == 1:
+            reformulation_of = last[0]
+        if search_request.page == 1:
+            session["km_last_search"] = [str(log_id), now.timestamp()]
+    writer.submit(("query", {
+        "id": log_id,
+        "created_at": now,
+        "query": normalise_query(search_request.q)[:1000],
+        "mode": search_request.mode,
+        "filters": {k: v for k, v in search_request.filters.items()},
+        "result_count": response.total,
+        "best_similarity": response.best_similarity,
+        "result_pages": [r.page_id for r in response.results],
+        "unit_id": user_unit_id(request.user),
+        "session_key": session_hash(request),
+        "reformulation_of_id": uuid.UUID(reformulation_of) if reformulation_of and search_request.page == 1 else None,
+    }))
+    if conf("ACCOUNTABILITY") and request.user.is_authenticated:
+        for r in response.results:
+            writer.submit(("exposure", {
+                "user_id": request.user.pk, "page_id": r.page_id, "revision_id": r.revision_id,
+                "kind": "shown", "query_log_id": log_id, "created_at": now,
+            }))
+    return log_id
+
+
+def record_click(log_id, page_id, position):
+    if conf("ENABLED"):
+        writer.submit(("click", {"query_log_id": log_id, "page_id": page_id, "position": position}))
+
+
+def record_opened(user, page):
+    if conf("ACCOUNTABILITY") and user is not None and user.is_authenticated:
+        writer.submit(("exposure", {
+            "user_id": user.pk, "page_id": page.pk, "revision_id": page.live_revision_id,
+            "kind": "opened", "query_log_id": None, "created_at": timezone.now(),
+        }))
+
+
+# --- unanswered ------------------------------------------------------------------
+def unanswered_q(now=None):
+    """Searches that did not find an answer: nothing came back, the best
+    match was too weak, or nobody opened any result."""
+    now = now or timezone.now()
+    threshold = conf("UNANSWERED_SIMILARITY")
+    settled = now - datetime.timedelta(minutes=conf("NO_CLICK_AFTER_MINUTES"))
+    return (
+        Q(result_count=0)
+        | Q(best_similarity__lt=threshold)
+        | Q(clicked=False, created_at__lte=settled)
+    )
+
+
+def unanswered_reason(log, now=None):
+    now = now or timezone.now()
+    if log.result_count == 0:
+        return "no results"
+    if log.best_similarity is not None and log.best_similarity < conf("UNANSWERED_SIMILARITY"):
+        return "weak match"
+    if not log.clicked and log.created_at <= now - datetime.timedelta(minutes=conf("NO_CLICK_AFTER_MINUTES")):
+        return "no clicks"
+    return ""
+
+
+def cluster_queries(texts_with_counts, embedder=None, threshold=None):
+    """Group near-duplicate queries by their embeddings (greedy leader
+    clustering, most frequent first). Returns [{"label", "queries", "count"}]."""
+    from .embeddings import get_embedder
+
+    threshold = conf("CLUSTER_SIMILARITY") if threshold is None else threshold
+    items = sorted(texts_with_counts, key=lambda tc: (-tc[1], tc[0]))
+    if not items:
+        return []
+    embedder = embedder or get_embedder()
+    vectors = embedder.embed_documents([t for t, _ in items])
+    leaders, clusters = [], []
+    for (text, count), vec in zip(items, vectors):
+        if leaders:
+            sims = np.asarray(leaders) @ vec
+            best = int(np.argmax(sims))
+            if sims[best] >= threshold:
+                clusters[best]["queries"].append(text)
+                clusters[best]["count"] += count
+                continue
+        leaders.append(vec)
+        clusters.append({"label": text, "queries": [text], "count": count})
+    return sorted(clusters, key=lambda c: -c["count"])
+
+
+def unanswered_groups(days=30, limit=2000, now=None):
+    from .models import QueryLog
+
+    now = now or timezone.now()
+    logs = QueryLog.objects.filter(created_at__gte=now - datetime.timedelta(days=days)).filter(unanswered_q(now))
+    counts = {}
+    for text in logs.values_list("query", flat=True)[:50_000]:
+        key = text.lower()
+        counts[key] = counts.get(key, 0) + 1
+    top = sorted(counts.items(), key=lambda kv: -kv[1])[:limit]
+    return cluster_queries(top)
+
+
+def daily_trend(days=30, now=None):
+    """[(date, searches, unanswered)] for the chart."""
+    from django.db.models.functions import TruncDate
+
+    from .models import QueryLog
+
+    now = now or timezone.now()
+    since = now - datetime.timedelta(days=days)
+    base = QueryLog.objects.filter(created_at__gte=since).annotate(day=TruncDate("created_at"))
+    total = dict(base.values("day").annotate(n=Count("pk")).values_list("day", "n"))
+    missed = dict(base.filter(unanswered_q(now)).values("day").annotate(n=Count("pk")).values_list("day", "n"))
+    start = since.date()
+    return [(start + datetime.timedelta(days=i), total.get(start + datetime.timedelta(days=i), 0),
+             missed.get(start + datetime.timedelta(days=i), 0)) for i in range(days + 1)]
+
+
+# --- popular and rising ------------------------------------------------------------
+def popular_queries(days=30, limit=8, now=None):
+    """Frequent searches, each made in several distinct sessions (so that
+    one person's query never appears on a public page)."""
+    from .models import QueryLog
+
+    now = now or timezone.now()
+    rows = (
+        QueryLog.objects.filter(created_at__gte=now - datetime.timedelta(days=days), result_count__gt=0)
+        .exclude(session_key="")
+        .values("query")
+        .annotate(n=Count("pk"), sessions=Count("session_key", distinct=True))
+        .filter(sessions__gte=conf("POPULAR_MIN_SESSIONS"))
+        .order_by("-n", "query")[:limit]
+    )
+    return [(r["query"], r["n"]) for r in rows]
+
+
+def rising_queries(days=7, limit=8, now=None):
+    """Searches growing fastest: this period against the one before, smoothed."""
+    from .models import QueryLog
+
+    now = now or timezone.now()
+    recent_start, prior_start = now - datetime.timedelta(days=days), now - datetime.timedelta(days=2 * days)
+    qs = QueryLog.objects.filter(created_at__gte=prior_start).exclude(session_key="")
+    rows = qs.values("query").annotate(
+        recent=Count("pk", filter=Q(created_at__gte=recent_start)),
+        prior=Count("pk", filter=Q(created_at__lt=recent_start)),
+        sessions=Count("session_key", distinct=True),
+    ).filter(sessions__gte=conf("POPULAR_MIN_SESSIONS"), recent__gt=0)
+    scored = sorted(((r["recent"] + 1) / (r["prior"] + 1), r["recent"], r["query"]) for r in rows)
+    return [(q, recent, round(ratio, 2)) for ratio, recent, q in reversed(scored) if ratio > 1][:limit]
+
+
+# --- retention ---------------------------------------------------------------------
+def prune(now=None):
+    """Delete logs past their retention. Returns {model: rows deleted}."""
+    from .models import Exposure, QueryLog
+
+    now = now or timezone.now()
+    q_cut = now - datetime.timedelta(days=conf("RETENTION_DAYS"))
+    e_cut = now - datetime.timedelta(days=conf("ACCOUNTABILITY_RETENTION_DAYS"))
+    _, logs = QueryLog.objects.filter(created_at__lt=q_cut).delete()
+    _, exposures = Exposure.objects.filter(created_at__lt=e_cut).delete()
+    return {"queries": logs.get("kmsearch.QueryLog", 0), "exposures": exposures.get("kmsearch.Exposure", 0)}
+
+
