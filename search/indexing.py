@@ -17,7 +17,7 @@ from knowledge.freshness import freshness_state
 
 from .analysis import analyse
 from .backends import get_search_backend
-from .backends.base import SITE_NAMESPACE, ChunkRecord
+from .backends.base import SITE_NAMESPACE, ChunkRecord, PrimaryWriteFailed
 from .chunking import chunk_sections
 from .embeddings import get_embedder
 from .extract import attachment_sections, page_sections
@@ -114,8 +114,14 @@ def index_page(page_id, revision_id=None, namespace=SITE_NAMESPACE, backend=None
     """Bring the index in line with page ``page_id``'s current live state.
 
     Returns "indexed", "removed" or "skipped" (an older revision than the one
-    already indexed)."""
+    already indexed). The row lock on ``IndexedPage`` serialises work on one
+    page. If a backend wrote its local fallback but not its primary engine
+    (``PrimaryWriteFailed``), the local write is committed and the error
+    raised afterwards, so the task retries without losing what was written."""
+    from knowledge.models import KnowledgePage
+
     backend = backend or get_search_backend()
+    deferred = None
     with transaction.atomic():
         state, _ = IndexedPage.objects.select_for_update().get_or_create(page_id=page_id)
         if (
@@ -127,21 +133,29 @@ def index_page(page_id, revision_id=None, namespace=SITE_NAMESPACE, backend=None
             return "skipped"
         page = Page.objects.filter(pk=page_id).first()
         specific = page.specific if page is not None else None
-        from knowledge.models import KnowledgePage
-
         if specific is None or not page.live or not isinstance(specific, KnowledgePage):
-            backend.delete_page(namespace, page_id)
-            state.state, state.chunk_count, state.last_error = IndexedPage.State.REMOVED, 0, ""
-            state.attempts = 0
-            state.save()
-            return "removed"
-        records, warnings, _embedded = build_chunks(specific, namespace, backend)
-        backend.index_page(namespace, page_id, records)
-        state.revision_id = specific.live_revision_id
-        state.state, state.chunk_count, state.warnings = IndexedPage.State.INDEXED, len(records), warnings
+            try:
+                backend.delete_page(namespace, page_id)
+            except PrimaryWriteFailed as exc:
+                deferred = exc
+            state.state, state.chunk_count = IndexedPage.State.REMOVED, 0
+            outcome = "removed"
+        else:
+            records, warnings, _embedded = build_chunks(specific, namespace, backend)
+            try:
+                backend.index_page(namespace, page_id, records)
+            except PrimaryWriteFailed as exc:
+                deferred = exc
+            state.revision_id = specific.live_revision_id
+            state.state, state.chunk_count, state.warnings = IndexedPage.State.INDEXED, len(records), warnings
+            outcome = "indexed"
         state.attempts, state.last_error = 0, ""
+        if deferred is not None:
+            state.state, state.last_error = IndexedPage.State.FAILED, str(deferred)[:2000]
         state.save()
-        return "indexed"
+    if deferred is not None:
+        raise deferred
+    return outcome
 
 
 def record_failure(page_id, error, attempts):

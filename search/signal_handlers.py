@@ -1,5 +1,6 @@
 """Enqueue re-indexing whenever what search shows of a page may change."""
 
+from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
 from django.dispatch import receiver
 from wagtail.models import Page, PageViewRestriction
@@ -73,3 +74,15 @@ def on_synonyms_changed(sender, **kwargs):
     from .service import SYNONYM_CACHE_KEY
 
     cache.delete(SYNONYM_CACHE_KEY)
+
+    def send():
+        from .tasks import synonyms_changed
+
+        try:
+            synonyms_changed.apply_async(retry=False)
+        except Exception as exc:  # broker down: search still applies synonyms at query time
+            import logging
+
+            logging.getLogger("govkm.search").warning("synonym reload not queued: %s", exc)
+
+    transaction.on_commit(send)

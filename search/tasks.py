@@ -70,3 +70,11 @@ def prune_search_logs():
     from .analytics import prune
 
     return prune()
+
+
+@shared_task(acks_late=True, max_retries=5, time_limit=600)
+def synonyms_changed():
+    """Let the search engine reload synonyms after administrators edit them."""
+    from .backends import get_search_backend
+
+    return get_search_backend().synonyms_changed()

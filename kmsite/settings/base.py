@@ -216,7 +216,13 @@ KM_SEARCH_BACKENDS = {
 if ELASTICSEARCH_URL:
     KM_SEARCH_BACKENDS["elasticsearch"] = {
         "BACKEND": "search.backends.elasticsearch",
-        "OPTIONS": {"URL": ELASTICSEARCH_URL},
+        "OPTIONS": {
+            "URL": ELASTICSEARCH_URL,  # several hosts: comma-separated; basic auth may sit in the URL
+            "API_KEY": _checked("ELASTICSEARCH_API_KEY", env.str, default=""),
+            "CA_CERTS": _checked("ELASTICSEARCH_CA_CERTS", env.str, default=""),
+            "VERIFY_CERTS": _bool("ELASTICSEARCH_VERIFY_CERTS", default=True),
+            "FALLBACK": "default",
+        },
     }
 KM_SEARCH_BACKEND = _checked("KM_SEARCH_BACKEND", env.str, default="default")
 

@@ -16,6 +16,11 @@ SITE_NAMESPACE = "site"
 FACET_FIELDS = ("content_type", "topics", "units", "status", "audience", "freshness")
 
 
+class PrimaryWriteFailed(Exception):
+    """A backend with a local fallback wrote the fallback copy but not its
+    primary engine. The caller commits the fallback write and retries later."""
+
+
 @dataclasses.dataclass
 class ChunkRecord:
     """One chunk as handed to a backend for indexing."""
@@ -133,6 +138,11 @@ class SearchBackend:
         for engines that analyse themselves), vector hits for ``vector``;
         ``mode`` says which sides run. Facets count distinct pages matched."""
         raise NotImplementedError
+
+    def synonyms_changed(self):
+        """Called (from a task) after administrators edit synonyms. Engines
+        that analyse text themselves reload them; the embedded backend reads
+        synonyms per query and needs nothing."""
 
     def health(self):
         return {"status": "green", "detail": ""}

@@ -231,3 +231,23 @@ def test_reindex_command_rebuilds_and_reports(commit, capsys):
     assert "Indexed 2 pages" in out.getvalue()
     assert "Indexing pages [" in out.getvalue()  # progress
     assert backend.count(SITE_NAMESPACE)[0] == 2
+
+
+def test_a_failed_primary_write_keeps_the_local_copy_and_retries(commit):
+    """A backend with a local fallback (Elasticsearch) that wrote the fallback
+    but not the engine: the local copy is committed, the task sees an error."""
+    from search.backends.base import PrimaryWriteFailed
+    from search.backends.local import LocalSearchBackend
+
+    class HalfWorking(LocalSearchBackend):
+        def index_page(self, namespace, page_id, chunks):
+            super().index_page(namespace, page_id, chunks)
+            raise PrimaryWriteFailed("engine down; the local copy is up to date")
+
+    page = f.policy("Policy during an engine outage", body="Written locally first.")
+    backend = HalfWorking("half", {})
+    with pytest.raises(PrimaryWriteFailed):
+        index_page(page.pk, backend=backend)
+    assert backend.count(SITE_NAMESPACE) == (1, 1)
+    state = IndexedPage.objects.get(page_id=page.pk)
+    assert state.state == "failed" and "engine down" in state.last_error
