@@ -53,12 +53,15 @@ MODEL_PERMISSIONS = {
     CONTENT_OWNERS: [("wagtailadmin", "access_admin"), ("knowledge", "change_topic"), ("knowledge", "add_topic"),
                      ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage"),
                      ("kmsearch", "add_contentrequest"), ("kmsearch", "change_contentrequest"),
-                     ("kmsearch", "view_contentrequest")],
+                     ("kmsearch", "view_contentrequest"),
+                     ("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask")],
     HR: [("wagtailadmin", "access_admin")] + TRAINING_HR_PERMISSIONS,
+    AUDITORS: [("wagtailadmin", "access_admin"), ("kmsearch", "view_accountability")],
     ADMINISTRATORS: [("wagtailadmin", "access_admin")]
     + [(app, f"{action}_{model}") for app, model in [("knowledge", "topic"), ("knowledge", "orgunit"), ("kmsearch", "synonym")]
        for action in ("add", "change", "delete", "view")]
-    + [("kmsearch", "view_indexedpage"), ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")],
+    + [("kmsearch", "view_indexedpage"), ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")]
+    + [("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask"), ("knowledge", "view_freshness_report")],
 }
 
 

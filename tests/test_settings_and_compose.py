@@ -1,6 +1,7 @@
 """Configuration: malformed values fail loudly; the compose file is complete."""
 
 import os
+import secrets
 import re
 import subprocess
 import sys
@@ -41,7 +42,9 @@ def test_malformed_variable_is_named_at_start_up(var, value):
 def test_production_requires_a_secret_key():
     result = run_settings("kmsite.settings.production")
     assert result.returncode != 0 and "SECRET_KEY" in result.stderr
-    ok = run_settings("kmsite.settings.production", SECRET_KEY="x" * 50)
+    weak = run_settings("kmsite.settings.production", SECRET_KEY="a" * 60)
+    assert weak.returncode != 0 and "SECRET_KEY" in weak.stderr
+    ok = run_settings("kmsite.settings.production", SECRET_KEY=secrets.token_urlsafe(50))
     assert ok.returncode == 0, ok.stderr
 
 

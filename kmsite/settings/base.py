@@ -100,6 +100,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kmsite.security.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -175,12 +176,13 @@ CELERY_BROKER_URL = _url(
 )
 if CELERY_BROKER_URL.startswith("filesystem"):
     _queue_dir = VAR_DIR / "celery-queue"
-    for _d in (_queue_dir, VAR_DIR / "celery-processed"):
+    for _d in (_queue_dir, VAR_DIR / "celery-processed", VAR_DIR / "celery-control"):
         _d.mkdir(parents=True, exist_ok=True)
     CELERY_BROKER_TRANSPORT_OPTIONS = {
         "data_folder_in": str(_queue_dir),
         "data_folder_out": str(_queue_dir),
         "processed_folder": str(VAR_DIR / "celery-processed"),
+        "control_folder": str(VAR_DIR / "celery-control"),  # broadcast (pidbox) files, else ./control
         "store_processed": False,
         "polling_interval": 0.1,  # seconds; the default 1 s would dominate publish-to-searchable
     }
@@ -293,6 +295,7 @@ USE_TZ = True
 STATICFILES_DIRS = [PROJECT_DIR / "static"]
 STATIC_ROOT = VAR_DIR / "static"
 WHITENOISE_AUTOREFRESH = DEBUG
+WHITENOISE_USE_FINDERS = DEBUG  # gunicorn in development serves static files without collectstatic
 STATIC_URL = "/static/"
 MEDIA_ROOT = Path(_checked("MEDIA_ROOT", env.str, default=str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
@@ -305,6 +308,12 @@ STORAGES = {
 EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
+
+KM_RATE_LIMITS = {
+    "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),
+    "LOGIN_FAILURES": 5,
+    "LOGIN_WINDOW_SECONDS": 900,
+}
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False

@@ -1,0 +1,165 @@
+"""End-to-end fixtures: the real stack (gunicorn + Celery worker with beat on
+Redis, PostgreSQL in CI) on its own database, loaded with the demo content,
+and Debian's Chromium driven by Playwright. A failing journey saves a
+screenshot under tests/e2e/screenshots/."""
+
+import http.client
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import port_open, service_missing
+
+ROOT = Path(__file__).resolve().parent.parent.parent
+SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
+CHROMIUM = "/usr/bin/chromium"
+CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
+PASSWORD = "govkm-demo"
+
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url(tmp):
+    main = os.environ.get("DATABASE_URL", "")
+    if main.startswith(("postgres://", "postgresql://")):
+        import psycopg
+
+        base, _, _name = main.rpartition("/")
+        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
+            conn.execute("DROP DATABASE IF EXISTS govkm_e2e WITH (FORCE)")
+            conn.execute("CREATE DATABASE govkm_e2e")
+        return f"{base}/govkm_e2e"
+    return f"sqlite:///{tmp / 'e2e.sqlite3'}"
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory):
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
+    redis_url = os.environ.get("KM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
+    if not port_open("127.0.0.1", 6379):
+        service_missing("Redis is not reachable for the end-to-end stack")
+    tmp = tmp_path_factory.mktemp("e2e")
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev",
+        "DEBUG": "true",
+        "DATABASE_URL": _database_url(tmp),
+        "CELERY_BROKER_URL": redis_url,
+        "REDIS_URL": redis_url,
+        "KM_VAR_DIR": str(tmp),
+        "KM_SEARCH_API_PER_MINUTE": "100000",
+        "HF_HUB_OFFLINE": "1",
+    }
+    import redis
+
+    redis.Redis.from_url(redis_url).flushdb()
+    logs = tmp / "logs"
+    logs.mkdir()
+    for cmd in (["migrate", "--noinput", "-v0"], ["load_demo", "--noinput"]):
+        subprocess.run([sys.executable, "manage.py", *cmd], cwd=ROOT, env=env, check=True,
+                       stdout=open(logs / "setup.log", "a"), stderr=subprocess.STDOUT, timeout=900)
+    port = _free_port()
+    web = subprocess.Popen(
+        [sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-b", f"127.0.0.1:{port}",
+         "--workers", "2", "--threads", "4", "--timeout", "120"],
+        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT,
+    )
+    worker = subprocess.Popen(
+        [sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo", "--loglevel=INFO",
+         f"--schedule={tmp / 'beat-schedule'}"],
+        cwd=ROOT, env=env, stdout=open(logs / "worker.log", "w"), stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        try:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+            conn.request("GET", "/")
+            if conn.getresponse().status == 200:
+                break
+        except OSError:
+            pass
+        time.sleep(0.5)
+    else:
+        web.kill()
+        worker.kill()
+        pytest.fail("the web server did not start:\n" + (logs / "web.log").read_text()[-3000:])
+    yield {"url": base, "env": env, "logs": logs, "web": web, "worker": worker, "tmp": tmp}
+    for proc in (web, worker):
+        proc.terminate()
+    for proc in (web, worker):
+        try:
+            proc.wait(20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+
+
+@pytest.fixture(scope="session")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    if not Path(CHROMIUM).exists():
+        service_missing(f"{CHROMIUM} is not installed")
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield b
+        b.close()
+
+
+@pytest.hookimpl(tryfirst=True, hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    outcome = yield
+    report = outcome.get_result()
+    setattr(item, f"rep_{report.when}", report)
+
+
+@pytest.fixture
+def new_page(browser, stack, request):
+    """Open browser pages (one per role if needed); screenshot them on failure."""
+    contexts = []
+
+    def make(user=None):
+        context = browser.new_context(base_url=stack["url"], viewport={"width": 1280, "height": 900})
+        page = context.new_page()
+        page.set_default_timeout(20_000)
+        contexts.append((context, page, user))
+        if user:
+            login(page, user)
+        return page
+
+    yield make
+    failed = getattr(request.node, "rep_call", None) is not None and request.node.rep_call.failed
+    for i, (context, page, user) in enumerate(contexts):
+        if failed:
+            SCREENSHOTS.mkdir(exist_ok=True)
+            page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-{i}-{user or 'anonymous'}.png"), full_page=True)
+        context.close()
+
+
+def login(page, username):
+    page.goto("/admin/login/")
+    page.fill("input[name=username]", username)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(lambda url: "/login/" not in url)
+
+
+def wait_until(predicate, timeout=30.0, interval=0.25):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
