@@ -204,6 +204,9 @@ CELERY_BEAT_SCHEDULE = {
     "drain-search-outbox": {"task": "search.tasks.drain_outbox", "schedule": 30.0},
     "publish-scheduled-pages": {"task": "search.tasks.publish_scheduled", "schedule": 60.0},
     "prune-search-logs": {"task": "search.tasks.prune_search_logs", "schedule": 24 * 3600.0},
+    "training-certificate-expiry": {"task": "training.tasks.process_certificate_expiry", "schedule": 24 * 3600.0},
+    "training-due-reminders": {"task": "training.tasks.send_due_reminders", "schedule": 24 * 3600.0},
+    "training-sync-assignments": {"task": "training.tasks.sync_assignments", "schedule": 24 * 3600.0},
 }
 
 # --- Search ---------------------------------------------------------------

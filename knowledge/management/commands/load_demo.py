@@ -29,9 +29,10 @@ class Command(BaseCommand):
         except (DemoContentError, KeyError) as exc:
             raise CommandError(f"Demo content is invalid: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Demo pages: {created} created, {present} already present."))
-        if created and not no_index:
-            from django.core.management import call_command
+        from django.core.management import call_command
 
+        call_command("load_training_demo", stdout=self.stdout)
+        if created and not no_index:
             call_command("search_reindex", interactive=False, stdout=self.stdout)
         self.stdout.write(
             f"Demo users (password '{DEMO_PASSWORD}'): admin (administrator), owner (content owner), "
