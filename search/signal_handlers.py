@@ -69,6 +69,8 @@ def on_restriction_groups(sender, instance, action, **kwargs):
 @receiver(post_save, sender="kmsearch.Synonym")
 @receiver(post_delete, sender="kmsearch.Synonym")
 def on_synonyms_changed(sender, **kwargs):
+    if kwargs.get("raw"):  # fixtures and test database restores
+        return
     from django.core.cache import cache
 
     from .service import SYNONYM_CACHE_KEY

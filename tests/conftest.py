@@ -63,63 +63,109 @@ def reset_celery_pools(app):
     app.amqp._producer_pool = None
 
 
-@pytest.fixture
-def celery_worker_process(redis_url, transactional_db, settings, tmp_path):
-    """A real Celery worker in its own process, on Redis, against the test
-    database. Tasks sent by the test go to a queue of its own."""
-    import subprocess
-    import sys
-    import time
-    import uuid
-
+def test_database_url():
     from django.db import connection
 
-    from kmsite.celery import app
-
-    queue = f"km-test-{uuid.uuid4().hex[:8]}"
     db = connection.settings_dict
     if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:
-        database_url = f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
-    env = {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "kmsite.settings.test",
-        "DATABASE_URL": database_url,
-        "CELERY_BROKER_URL": redis_url,
-        "KM_TEST_EAGER": "false",
-        "KM_VAR_DIR": str(tmp_path),
-    }
-    log = open(tmp_path / "worker.log", "w+")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--pool=solo", "-Q", queue,
-         "--loglevel=INFO", "-n", f"{queue}@%h", "--without-gossip", "--without-mingle"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, cwd=str(os.path.dirname(os.path.dirname(__file__))),
-    )
+        return f"sqlite:///{db['NAME']}"
+    return f"postgres://{db['USER'] or 'postgres'}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+
+
+class WorkerProcess:
+    """A real Celery worker process on ``broker_url`` consuming ``queue``,
+    against the test database. Can be killed and started again."""
+
+    def __init__(self, broker_url, queue, log_path, var_dir):
+        import subprocess  # noqa: F401
+
+        self.broker_url, self.queue, self.log_path = broker_url, queue, log_path
+        self.env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "kmsite.settings.test",
+            "DATABASE_URL": test_database_url(),
+            "CELERY_BROKER_URL": broker_url,
+            "KM_TEST_EAGER": "false",
+            "KM_VAR_DIR": str(var_dir),
+        }
+        self.proc = None
+
+    def start(self, timeout=60):
+        import subprocess
+        import sys
+        import time
+
+        self.log = open(self.log_path, "a+")
+        start_at = self.log.tell()
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--pool=solo", "-Q", self.queue,
+             "--loglevel=INFO", "-n", f"{self.queue}@%h", "--without-gossip", "--without-mingle"],
+            env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
+            cwd=str(os.path.dirname(os.path.dirname(__file__))),
+        )
+        deadline = time.time() + timeout
+        while time.time() < deadline:
+            self.log.seek(start_at)
+            if "ready." in self.log.read():
+                return self
+            if self.proc.poll() is not None:
+                pytest.fail(f"worker exited: {self.read_log()[-2000:]}")
+            time.sleep(0.2)
+        pytest.fail("worker did not become ready in time")
+
+    def kill(self):
+        import signal
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(10)
+
+    def stop(self):
+        import subprocess
+
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            try:
+                self.proc.wait(15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+
+    def read_log(self):
+        return open(self.log_path).read()
+
+    def __getitem__(self, key):  # backwards-compatible mapping access
+        return {"process": self.proc, "queue": self.queue, "log": self.log_path, "env": self.env}[key]
+
+
+def use_broker(broker_url, queue):
+    """Point this test process's Celery app at ``broker_url``/``queue``; returns an undo function."""
+    from kmsite.celery import app
+
     old = dict(broker_url=app.conf.broker_url, task_always_eager=app.conf.task_always_eager,
                task_default_queue=app.conf.task_default_queue)
-    app.conf.update(broker_url=redis_url, task_always_eager=False, task_default_queue=queue)
+    app.conf.update(broker_url=broker_url, task_always_eager=False, task_default_queue=queue,
+                    broker_connection_timeout=2, broker_connection_retry=False)
     reset_celery_pools(app)
-    try:
-        deadline = time.time() + 60
-        while time.time() < deadline:
-            log.seek(0)
-            if "ready." in log.read():
-                break
-            if proc.poll() is not None:
-                log.seek(0)
-                pytest.fail(f"worker exited: {log.read()[-2000:]}")
-            time.sleep(0.2)
-        else:
-            pytest.fail("worker did not become ready in 60 s")
-        yield {"process": proc, "queue": queue, "log": tmp_path / "worker.log", "env": env}
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(15)
-            except subprocess.TimeoutExpired:
-                proc.kill()
+
+    def undo():
         app.conf.update(**old)
         reset_celery_pools(app)
-        log.close()
+
+    return undo
+
+
+@pytest.fixture
+def celery_worker_process(redis_url, transactional_db, django_db_serialized_rollback, tmp_path):
+    """A real Celery worker in its own process, on Redis, against the test
+    database. Tasks sent by the test go to a queue of its own."""
+    import uuid
+
+    queue = f"km-test-{uuid.uuid4().hex[:8]}"
+    worker = WorkerProcess(redis_url, queue, tmp_path / "worker.log", tmp_path)
+    undo = use_broker(redis_url, queue)
+    try:
+        worker.start()
+        yield worker
+    finally:
+        worker.stop()
+        undo()

@@ -31,7 +31,7 @@ def test_publish_is_indexed_by_the_worker(celery_worker_process):
     started = time.monotonic()
     page = f.policy("Harbour dredging policy", body="Dredging licences are issued by the port authority.")
     assert wait_for(lambda: titles("dredging licences") == ["Harbour dredging policy"]), \
-        celery_worker_process["log"].read_text()[-3000:]
+        celery_worker_process.read_log()[-3000:]
     delay = time.monotonic() - started
     print(f"publish-to-searchable through the worker: {delay:.2f}s")
     assert wait_for(lambda: not IndexOutbox.objects.filter(page_id=page.pk).exists())
