@@ -12,6 +12,7 @@ from wagtail.rich_text import RichText
 
 from .models import (
     Citation,
+    FreshnessSnapshot,
     HomePage,
     KnowledgePage,
     LessonLearnedPage,
@@ -32,6 +33,14 @@ SECTIONS = [
     ("lessons-learned", "Lessons learned", "What projects and incidents taught us, so nobody has to relearn it.", "lesson"),
 ]
 PAGE_CLASSES = {"policy": PolicyPage, "procedure": ProcedurePage, "lesson": LessonLearnedPage}
+# One material change published while the demo loads, so that some pages
+# arrive flagged "needs review" (slug, summary, paragraph appended to the body).
+MATERIAL_CHANGE = (
+    "records-retention-policy",
+    "Personnel files are now kept for 7 years after the employee leaves, not 10.",
+    "From 1 March 2026 personnel files are kept for seven years after the employee leaves (previously ten). "
+    "Files already past seven years are reviewed for disposal in the next annual cycle.",
+)
 
 
 class DemoContentError(ValueError):
@@ -226,12 +235,53 @@ def load_demo(log=lambda msg: None, progress=None):
                 page.citations.add(Citation(target=target, relation=cite.get("relation", "references"), sort_order=i))
             if data.get("supersedes"):
                 page.supersedes = by_slug[data["supersedes"]]
+            amendment = data.get("proposes_amendment")
+            if amendment:
+                if amendment["page"] not in by_slug:
+                    raise DemoContentError(f"{data['slug']} proposes an amendment to unknown page {amendment['page']!r}")
+                page.amendment_target = by_slug[amendment["page"]]
+                page.proposed_amendment = str(amendment["text"]).strip()
         for page, _data in new:
             page.save_revision(user=page.owner_user, log_action=True).publish(user=page.owner_user)
             created += 1
             if progress:
                 progress()
+        if new:
+            publish_material_change(by_slug, log)
+    if new:
+        run_demo_sweep(log)
     return created, present
+
+
+def publish_material_change(by_slug, log=lambda msg: None):
+    """Republish one demo page with "material change" ticked, as an editor would."""
+    slug, summary, paragraph = MATERIAL_CHANGE
+    page = by_slug.get(slug)
+    if page is None:
+        return None
+    page = page.specific.get_latest_revision_as_object()
+    page.body.append(("paragraph", RichText(_p(paragraph))))
+    page.material_change, page.change_summary = True, summary
+    page.save_revision(user=page.owner_user, log_action=True).publish(user=page.owner_user)
+    log(f"Published a material change to {page.title}: its citing pages are flagged for review")
+    return page
+
+
+def run_demo_sweep(log=lambda msg: None):
+    """Compute freshness, open review tasks and write the digests. Demo
+    notifications stay in the admin; they are marked as not e-mailed."""
+    from django.utils import timezone
+
+    from .models import Notification
+    from .sweep import run_sweep
+
+    summary = run_sweep(send_email=False)
+    Notification.objects.filter(emailed_at__isnull=True).update(
+        emailed_at=timezone.now(), email_error="demo data: not e-mailed"
+    )
+    states = ", ".join(f"{k} {v}" for k, v in summary.states.items() if v)
+    log(f"Freshness: {states}")
+    return summary
 
 
 @transaction.atomic
@@ -249,5 +299,5 @@ def reset_demo():
     OrgUnit.objects.all().delete()
     usernames = [u["username"] for u in read("users.yaml")["users"]]
     get_user_model().objects.filter(username__in=usernames).delete()
-    for model in (Chunk, Tombstone, IndexedPage, IndexOutbox, NamespaceState):
+    for model in (Chunk, Tombstone, IndexedPage, IndexOutbox, NamespaceState, FreshnessSnapshot):
         model.objects.all().delete()

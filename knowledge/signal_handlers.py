@@ -1,7 +1,10 @@
-"""Keep page access tokens in step with audiences and view restrictions."""
+"""Keep page access tokens in step with audiences and view restrictions, and
+set off the freshness work a publication or a departure causes."""
 
+from django.apps import apps
+from django.contrib.auth import get_user_model
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
 from django.dispatch import receiver
 from wagtail.models import PageViewRestriction
 from wagtail.signals import page_published, post_page_move
@@ -43,3 +46,63 @@ def on_restriction_change(sender, instance, **kwargs):
 def on_restriction_groups_change(sender, instance, action, **kwargs):
     if action in ("post_add", "post_remove", "post_clear") and isinstance(instance, PageViewRestriction):
         on_restriction_change(sender, instance)
+
+
+# --- freshness ----------------------------------------------------------------
+@receiver(page_published)
+def on_publish_freshness(sender, instance, revision=None, **kwargs):
+    """Clear the page's flags, propagate a material change, open a lesson's
+    amendment task (see ``knowledge/propagation.py``)."""
+    if isinstance(instance, KnowledgePage) and not instance.alias_of_id:
+        from .propagation import on_page_published
+
+        on_page_published(instance, revision, getattr(revision, "user", None))
+
+
+def _remember_previous(sender, instance, attname):
+    previous = None
+    if instance.pk:
+        previous = sender._default_manager.filter(pk=instance.pk).values_list(attname, flat=True).first()
+    instance._km_previous = {attname: previous}
+
+
+@receiver(pre_save, sender=get_user_model())
+def before_user_saved(sender, instance, update_fields=None, **kwargs):
+    if update_fields is None or "is_active" in update_fields:  # not on every login's last_login save
+        _remember_previous(sender, instance, "is_active")
+
+
+@receiver(post_save, sender=get_user_model())
+def after_user_saved(sender, instance, created=False, **kwargs):
+    """An owner whose account is deactivated hands their pages on."""
+    was_active = instance.__dict__.pop("_km_previous", {}).get("is_active")
+    if not created and was_active and not instance.is_active:
+        from .ownership import owner_deactivated
+
+        owner_deactivated(instance)
+
+
+def _connect_staff_profile_signals():
+    """Moving unit hands pages on; the unit is training's StaffProfile.unit."""
+    if not apps.is_installed("training"):
+        return
+    try:
+        profile_model = apps.get_model("training", "StaffProfile")
+    except LookupError:
+        return
+
+    def before_profile_saved(sender, instance, **kwargs):
+        _remember_previous(sender, instance, "unit_id")
+
+    def after_profile_saved(sender, instance, created=False, **kwargs):
+        previous = instance.__dict__.pop("_km_previous", {}).get("unit_id")
+        if not created and previous and previous != instance.unit_id and instance.user.is_active:
+            from .ownership import owner_moved
+
+            owner_moved(instance.user, previous, instance.unit_id)
+
+    pre_save.connect(before_profile_saved, sender=profile_model, weak=False, dispatch_uid="km_profile_pre")
+    post_save.connect(after_profile_saved, sender=profile_model, weak=False, dispatch_uid="km_profile_post")
+
+
+_connect_staff_profile_signals()

@@ -1,5 +1,6 @@
 from .access import PageAccessToken
 from .base import Citation, KnowledgePage, PageAttachment
+from .notifications import FreshnessSnapshot, Notification, Reminder, Visibility
 from .pages import (
     HomePage,
     LessonLearnedPage,
@@ -8,19 +9,27 @@ from .pages import (
     SectionIndexPage,
     TopicIndexPage,
 )
+from .review import MaterialChange, OwnershipTransfer, ReviewTask
 from .taxonomy import OrgUnit, Topic
 
 __all__ = [
     "Citation",
+    "FreshnessSnapshot",
     "HomePage",
     "KnowledgePage",
     "LessonLearnedPage",
+    "MaterialChange",
+    "Notification",
     "OrgUnit",
+    "OwnershipTransfer",
     "PageAccessToken",
     "PageAttachment",
     "PolicyPage",
     "ProcedurePage",
+    "Reminder",
+    "ReviewTask",
     "SectionIndexPage",
     "Topic",
     "TopicIndexPage",
+    "Visibility",
 ]

@@ -5,13 +5,20 @@ search and reports can query every policy, procedure and lesson in one
 queryset, and so that citations can point at any of them.
 """
 
+from django import forms
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
+from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.models import Orderable, Page
 from wagtail.search import index
+
+from ..freshness import Freshness, add_months, freshness_state, review_due_date
+
+__all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
+           "add_months"]
 
 
 class Audience(models.TextChoices):
@@ -28,23 +35,31 @@ class CitationRelation(models.TextChoices):
     SUPERSEDES = "supersedes", "Supersedes"
 
 
-def add_months(day, months):
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    # Clamp to the month's last day (31 January + 1 month = 28/29 February).
-    for candidate in (31, 30, 29, 28):
-        if day.day >= candidate or candidate == 28:
-            try:
-                return day.replace(year=year, month=month, day=min(day.day, candidate))
-            except ValueError:
-                continue
-    raise AssertionError("unreachable")
+class KnowledgePageForm(WagtailAdminPageForm):
+    """Every edit starts with "material change" unticked: a change is
+    material for one revision, never by inheritance from the last one."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if "material_change" in self.fields:
+            self.initial["material_change"] = False
+            self.initial["change_summary"] = ""
+
+    def clean(self):
+        cleaned = super().clean()
+        if cleaned.get("material_change") and not (cleaned.get("change_summary") or "").strip():
+            self.add_error("change_summary", forms.ValidationError(
+                "Say what changed: it is sent to the owners of every page that cites this one."))
+        return cleaned
 
 
 class KnowledgePage(Page):
     """Metadata shared by policies, procedures and lessons learned."""
 
     default_review_interval_months = 12
+    # Review state belongs to the page, not to a revision: publishing an
+    # older draft must not undo a review recorded since.
+    review_state_fields = ("last_reviewed_at", "review_due", "freshness")
 
     summary = models.TextField(
         help_text="Two or three sentences: what this is and who it is for. Shown in listings and search."
@@ -79,6 +94,20 @@ class KnowledgePage(Page):
     last_reviewed_at = models.DateField(
         null=True, blank=True, verbose_name="last reviewed", help_text="Set when an owner confirms the page is accurate"
     )
+    review_due = models.DateField(null=True, blank=True, editable=False, db_index=True, verbose_name="review due")
+    freshness = models.CharField(
+        max_length=16, choices=Freshness.CHOICES, default=Freshness.FRESH, editable=False, db_index=True,
+        help_text="Stored by the freshness sweep, reviews and publication; listings and reports read it",
+    )
+    material_change = models.BooleanField(
+        default=False,
+        verbose_name="material change",
+        help_text="Tick when this change alters what readers must do: pages citing this one are flagged for review "
+        "and their owners told. Leave unticked for corrections and wording.",
+    )
+    change_summary = models.CharField(
+        max_length=255, blank=True, verbose_name="what changed", help_text="One sentence, sent with the flag"
+    )
 
     metadata_panels = [
         FieldPanel("summary"),
@@ -92,8 +121,14 @@ class KnowledgePage(Page):
             heading="Ownership and audience",
         ),
         MultiFieldPanel(
-            [FieldPanel("review_interval_months"), FieldPanel("last_reviewed_at")],
+            [FieldPanel("review_interval_months"), FieldPanel("last_reviewed_at", read_only=True)],
             heading="Review cycle",
+        ),
+    ]
+    change_panels = [
+        MultiFieldPanel(
+            [FieldPanel("material_change"), FieldPanel("change_summary")],
+            heading="This change",
         ),
     ]
     relation_panels = [
@@ -106,6 +141,7 @@ class KnowledgePage(Page):
         index.FilterField("audience"),
     ]
 
+    base_form_class = KnowledgePageForm
     is_creatable = False
 
     class Meta:
@@ -118,16 +154,35 @@ class KnowledgePage(Page):
 
     @property
     def next_review_due(self):
-        start = self.last_reviewed_at or (
-            self.first_published_at.date() if self.first_published_at else None
-        )
-        if start is None:
-            return None
-        return add_months(start, self.effective_review_interval)
+        return review_due_date(self.last_reviewed_at, self.first_published_at, self.effective_review_interval)
 
     def is_overdue(self, today=None):
         due = self.next_review_due
         return due is not None and due < (today or timezone.localdate())
+
+    def save(self, *args, **kwargs):
+        self.review_due = self.next_review_due
+        self.freshness = freshness_state(self) if self.live else Freshness.FRESH
+        return super().save(*args, **kwargs)
+
+    def with_content_json(self, content):
+        """A revision brings its content, not the page's review state: that is
+        read from the database, since ``self`` may be an object held in memory
+        since before a review or hand-over."""
+        obj = super().with_content_json(content)
+        stored = KnowledgePage.objects.filter(pk=self.pk).values(*self.review_state_fields, "owner_user_id").first()
+        if stored is None:
+            return obj
+        for name in self.review_state_fields:
+            setattr(obj, name, stored[name])
+        if obj.owner_user_id not in (None, stored["owner_user_id"]):
+            from .review import OwnershipTransfer
+
+            # A page passed on when its owner left or moved is not handed
+            # back by publishing a revision written before the hand-over.
+            if OwnershipTransfer.objects.filter(page_id=self.pk, from_user_id=obj.owner_user_id).exists():
+                obj.owner_user_id = stored["owner_user_id"]
+        return obj
 
     # --- citations -------------------------------------------------------
     def cited_pages(self):

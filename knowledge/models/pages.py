@@ -1,10 +1,14 @@
 """Page types: the three kinds of knowledge and the pages that list them."""
 
+from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.db import models
 from django.db.models import Count, Q
+from django.http import Http404
 from django.shortcuts import get_object_or_404
-from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, TabbedInterface
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, PageChooserPanel, TabbedInterface
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
@@ -21,7 +25,7 @@ KNOWLEDGE_TYPES = ["knowledge.PolicyPage", "knowledge.ProcedurePage", "knowledge
 def _tabs(content_panels):
     return TabbedInterface(
         [
-            ObjectList(content_panels, heading="Content"),
+            ObjectList(content_panels + KnowledgePage.change_panels, heading="Content"),
             ObjectList(KnowledgePage.metadata_panels, heading="Metadata"),
             ObjectList(KnowledgePage.relation_panels, heading="Cites & attachments"),
             ObjectList(Page.promote_panels, heading="Promote"),
@@ -35,8 +39,9 @@ def visible_knowledge(request):
     return viewable_pages(KnowledgePage.objects.live(), request.user)
 
 
-class HomePage(Page):
-    """The front door: a search box first, then what changed and where to look."""
+class HomePage(RoutablePageMixin, Page):
+    """The front door: a search box first, then what changed and where to
+    look. At /freshness/ it shows the organisation's freshness figures."""
 
     introduction = models.TextField(blank=True)
 
@@ -59,9 +64,17 @@ class HomePage(Page):
         context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
         return context
 
+    @path("freshness/")
+    def freshness(self, request):
+        from ..reports import public_figures
 
-class SectionIndexPage(Page):
-    """A section (Policies, Procedures, Lessons learned) listing its pages."""
+        context = {"page": self, "self": self, **public_figures(request.user)}
+        return TemplateResponse(request, "knowledge/freshness_figures.html", context)
+
+
+class SectionIndexPage(RoutablePageMixin, Page):
+    """A section (Policies, Procedures, Lessons learned) listing its pages.
+    A section holding policies answers /in-force/?date=YYYY-MM-DD."""
 
     introduction = models.TextField(blank=True)
 
@@ -80,6 +93,25 @@ class SectionIndexPage(Page):
         context["page_obj"] = Paginator(pages, 25).get_page(request.GET.get("page"))
         context["active_topic"] = topic_slug
         return context
+
+    @path("in-force/")
+    def in_force(self, request):
+        from ..policies import in_force_on, parse_day
+
+        if not PolicyPage.objects.child_of(self).exists():
+            raise Http404("This section holds no policies")
+        today = timezone.localdate()
+        error = ""
+        try:
+            day = parse_day(request.GET.get("date"), today)
+        except ValueError:
+            day, error = today, "Enter the date as YYYY-MM-DD, for example 2024-05-01."
+        policies = viewable_pages(in_force_on(day, PolicyPage.objects.live().child_of(self)), request.user)
+        context = {
+            "page": self, "self": self, "day": day, "today": today, "date_error": error,
+            "policies": policies.order_by("reference_number").select_related("unit"),
+        }
+        return TemplateResponse(request, "knowledge/policies_in_force.html", context)
 
 
 class TopicIndexPage(RoutablePageMixin, Page):
@@ -177,6 +209,32 @@ class PolicyPage(KnowledgePage):
     def is_current(self):
         return self.status == PolicyStatus.IN_FORCE
 
+    def superseded_in_force(self, today):
+        """Whether a live successor has taken effect (superseded in fact,
+        whatever this page's own status says)."""
+        if not self.pk:
+            return False
+        return self.superseded_by_set.live().filter(
+            status=PolicyStatus.IN_FORCE, effective_date__isnull=False, effective_date__lte=today
+        ).exists()
+
+    def get_context(self, request, *args, **kwargs):
+        from ..access import user_can_view_page
+        from ..policies import parse_day, supersession_chain
+
+        context = super().get_context(request, *args, **kwargs)
+        chain = [link for link in supersession_chain(self)
+                 if link.is_current_page or user_can_view_page(request.user, link.policy)]
+        context["chain"] = chain if len(chain) > 1 else []
+        try:
+            day = parse_day(request.GET.get("date"))
+        except ValueError:
+            day, context["date_error"] = None, "Enter the date as YYYY-MM-DD."
+        if day is not None:
+            context["asked_day"] = day
+            context["in_force_then"] = next((link.policy for link in chain or [] if link.covers(day)), None)
+        return context
+
 
 class ProcedurePage(KnowledgePage):
     """A procedure: the ordered steps to carry out a policy."""
@@ -226,6 +284,16 @@ class LessonLearnedPage(KnowledgePage):
     what_worked = RichTextField(features=RICH_FEATURES, blank=True)
     what_did_not = RichTextField(features=RICH_FEATURES, blank=True, verbose_name="what did not work")
     recommendations = RichTextField(features=RICH_FEATURES)
+    amendment_target = models.ForeignKey(
+        KnowledgePage,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="amendment_proposals",
+        verbose_name="propose an amendment to",
+        help_text="The procedure or policy this lesson says should change; its owner gets a review task",
+    )
+    proposed_amendment = models.TextField(blank=True, help_text="What should change, and why")
 
     content_panels = Page.content_panels + [
         FieldPanel("project"),
@@ -235,6 +303,13 @@ class LessonLearnedPage(KnowledgePage):
         FieldPanel("what_worked"),
         FieldPanel("what_did_not"),
         FieldPanel("recommendations"),
+        MultiFieldPanel(
+            [
+                PageChooserPanel("amendment_target", ["knowledge.PolicyPage", "knowledge.ProcedurePage"]),
+                FieldPanel("proposed_amendment"),
+            ],
+            heading="Close the loop",
+        ),
     ]
     edit_handler = _tabs(content_panels)
 
@@ -251,3 +326,25 @@ class LessonLearnedPage(KnowledgePage):
     class Meta:
         verbose_name = "lesson learned"
         verbose_name_plural = "lessons learned"
+
+    def clean(self):
+        super().clean()
+        target = self.amendment_target
+        if target is not None and target.specific_class not in (PolicyPage, ProcedurePage):
+            raise ValidationError({"amendment_target": "Choose a policy or a procedure."})
+        if target is not None and not self.proposed_amendment.strip():
+            raise ValidationError({"proposed_amendment": "Say what should change."})
+
+    def get_context(self, request, *args, **kwargs):
+        from ..access import user_can_view_page
+
+        context = super().get_context(request, *args, **kwargs)
+        target = self.amendment_target
+        context["target_visible"] = target is not None and user_can_view_page(request.user, target)
+        return context
+
+    def amendment_status(self):
+        """The review task opened for this lesson's proposal, if any."""
+        if self.amendment_target_id is None:
+            return None
+        return self.amendment_tasks.filter(page_id=self.amendment_target_id).order_by("-created_at").first()

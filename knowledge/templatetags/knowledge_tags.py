@@ -1,19 +1,42 @@
 from django import template
+from django.utils import timezone
 
-from ..freshness import Freshness, freshness_state
+from ..access import user_can_view_page
+from ..freshness import Freshness, freshness_state, open_flags
 
 register = template.Library()
 
 
-@register.inclusion_tag("knowledge/includes/freshness_badge.html")
-def freshness_badge(page):
+def _flag_lines(flags, user):
+    """Flag texts, naming only pages the visitor may see."""
+    lines = []
+    for flag in flags:
+        changed, via = flag.changed_page, flag.via_page
+        if changed is not None and user_can_view_page(user, changed) and (
+            via is None or flag.depth <= 1 or user_can_view_page(user, via)
+        ):
+            lines.append({"text": flag.flag_text(), "url": changed.url})
+        else:
+            when = timezone.localdate(flag.change.changed_at if flag.change else flag.created_at)
+            lines.append({"text": f"A page it relies on changed on {when.day} {when:%B %Y}", "url": ""})
+    return lines
+
+
+@register.inclusion_tag("knowledge/includes/freshness_badge.html", takes_context=True)
+def freshness_badge(context, page):
+    """The page's freshness as a badge: state, review dates, owner, and why
+    it needs review when a page it cites changed."""
     state = freshness_state(page)
+    request = context.get("request")
+    user = getattr(request, "user", None)
+    flags = _flag_lines(open_flags(page), user) if state == Freshness.NEEDS_REVIEW else []
     return {
         "state": state,
         "label": Freshness.LABELS[state],
         "due": page.next_review_due,
         "reviewed": page.last_reviewed_at,
         "owner": page.owner_user,
+        "flags": flags,
     }
 
 

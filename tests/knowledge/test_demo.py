@@ -54,3 +54,18 @@ def test_demo_has_overdue_superseded_and_restricted_pages():
     assert all(p.superseded_by is not None for p in superseded)
     assert KnowledgePage.objects.filter(audience="restricted").count() >= 5
     assert today > datetime.date(2026, 1, 1)
+
+
+def test_demo_arrives_with_flagged_pages_tasks_and_figures():
+    from knowledge.models import FreshnessSnapshot, MaterialChange, ReviewTask
+
+    call_command("load_demo", interactive=False, no_index=True, stdout=io.StringIO())
+    change = MaterialChange.objects.get()
+    assert change.page.slug == "records-retention-policy" and change.flagged_count >= 5
+    assert KnowledgePage.objects.filter(freshness="needs_review").count() == change.flagged_count
+    amendment = ReviewTask.objects.get(kind="amendment")
+    assert amendment.page.slug == "records-disposal-procedure" and amendment.reviewer is not None
+    assert ReviewTask.objects.filter(kind="cycle").exists()
+    assert FreshnessSnapshot.objects.filter(date=timezone.localdate()).exists()
+    call_command("load_demo", interactive=False, no_index=True, stdout=io.StringIO())
+    assert MaterialChange.objects.count() == 1  # loading again changes nothing
