@@ -194,6 +194,30 @@ def schedule(page_id, reason, revision_id=None):
     return entry
 
 
+def schedule_many(page_ids, reason, batch=100):
+    """``schedule`` for many pages at once (sweeps, restriction changes on
+    large trees): outbox rows in bulk, one task per batch on commit."""
+    page_ids = list(dict.fromkeys(page_ids))
+    rows = IndexOutbox.objects.bulk_create([IndexOutbox(page_id=pk, reason=reason) for pk in page_ids])
+    batches = [
+        ([r.page_id for r in rows[i : i + batch]], [r.pk for r in rows[i : i + batch]])
+        for i in range(0, len(rows), batch)
+    ]
+
+    def send():
+        from .tasks import index_pages_task
+
+        for ids, outbox_ids in batches:
+            try:
+                index_pages_task.apply_async(args=[ids, outbox_ids], retry=False)
+            except Exception as exc:  # broker down: the outbox keeps the work
+                logger.warning("indexing of %d pages queued in the outbox only (%s)", len(ids), exc)
+                return
+
+    transaction.on_commit(send)
+    return len(rows)
+
+
 def query_terms(text, synonyms):
     """Analysed terms of a query and of its synonyms."""
     return analyse(text) + [t for extra in synonyms.expansions(text) for t in analyse(extra)]

@@ -39,8 +39,9 @@ CHOICES = {
     "content_type": set(CONTENT_TYPES.values()),
     "status": {"current", "draft", "in_force", "superseded", "rescinded"},
     "audience": {"public", "internal", "restricted"},
-    "freshness": {"fresh", "due_soon", "overdue", "superseded", "rescinded"},
+    "freshness": {"fresh", "due_soon", "overdue", "needs_review", "superseded", "rescinded"},
 }
+CURRENT_STATUSES = ["current", "in_force"]
 SYNONYM_CACHE_KEY = "kmsearch:synonyms:v1"
 
 
@@ -84,6 +85,10 @@ def parse_request(params, *, strict=True, allow_empty=False):
             raise SearchError(
                 f"Unknown parameter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}", unknown[0]
             )
+        for name in sorted(set(params.keys()) - {"q"}):
+            values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
+            if "" in values:
+                raise SearchError(f"'{name}' must not be empty (leave the parameter out instead).", name)
     q = _single(params, "q") or ""
     if "\x00" in q:
         raise SearchError("The query contains a null byte.", "q")
@@ -202,7 +207,9 @@ class SearchService:
     def filters_for(self, user, request):
         filters = Filters(access=sorted(user_tokens(user)), **request.filters)
         if request.current_only:
-            filters.freshness = [f for f in (filters.freshness or ["fresh", "due_soon"]) if f in ("fresh", "due_soon")] or ["none"]
+            # current guidance: not superseded, rescinded or draft; stale pages
+            # stay (demoted), since they may still be the rule in force
+            filters.status = [s for s in (filters.status or CURRENT_STATUSES) if s in CURRENT_STATUSES] or ["none"]
         return filters
 
     def search(self, request, user=None, *, access=None, limit=None):
@@ -350,7 +357,8 @@ def facet_labels():
         "content_type": {"policy": "Policies", "procedure": "Procedures", "lesson": "Lessons learned"},
         "status": {"current": "Current", "in_force": "In force", "superseded": "Superseded", "rescinded": "Rescinded", "draft": "Draft"},
         "audience": {"public": "Public", "internal": "Internal", "restricted": "Restricted"},
-        "freshness": {"fresh": "Up to date", "due_soon": "Review due soon", "overdue": "Overdue for review", "superseded": "Superseded", "rescinded": "Rescinded"},
+        "freshness": {"fresh": "Up to date", "due_soon": "Review due soon", "overdue": "Overdue for review",
+                      "needs_review": "Needs review", "superseded": "Superseded", "rescinded": "Rescinded"},
     }
 
 

@@ -35,6 +35,22 @@ def index_page_task(self, page_id, revision_id=None, outbox_id=None):
     return outcome
 
 
+@shared_task(acks_late=True, time_limit=900, soft_time_limit=840)
+def index_pages_task(page_ids, outbox_ids=None):
+    """Index a batch of pages (from ``schedule_many``). A page that fails
+    keeps its outbox row, so ``drain_outbox`` tries it again later."""
+    failed = []
+    for page_id in page_ids:
+        try:
+            index_page(page_id)
+        except Exception as exc:
+            record_failure(page_id, exc, 1)
+            failed.append(page_id)
+    if outbox_ids:
+        IndexOutbox.objects.filter(pk__in=outbox_ids).exclude(page_id__in=failed).delete()
+    return {"indexed": len(page_ids) - len(failed), "failed": failed}
+
+
 @shared_task(acks_late=True, time_limit=600)
 def drain_outbox(older_than_seconds=20, batch=500):
     """Index pages whose outbox rows were never processed (broker or worker

@@ -56,10 +56,12 @@ def real_embedder():
 
 
 def reset_celery_pools(app):
-    """Drop connections so the next send uses the broker now configured."""
-    if app._pool is not None:
-        app._pool.force_close_all()
-        app._pool = None
+    """Drop every connection and producer pool (kombu keeps them in global
+    registries) so the next send uses the broker now configured."""
+    from kombu import pools
+
+    pools.reset()
+    app._pool = None
     app.amqp._producer_pool = None
 
 

@@ -8,6 +8,7 @@ variable, rather than running with a silently wrong configuration.
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -204,6 +205,7 @@ CELERY_BEAT_SCHEDULE = {
     "drain-search-outbox": {"task": "search.tasks.drain_outbox", "schedule": 30.0},
     "publish-scheduled-pages": {"task": "search.tasks.publish_scheduled", "schedule": 60.0},
     "prune-search-logs": {"task": "search.tasks.prune_search_logs", "schedule": 24 * 3600.0},
+    "knowledge-freshness-sweep": {"task": "knowledge.tasks.freshness_sweep", "schedule": crontab(hour=6, minute=0)},
     "training-certificate-expiry": {"task": "training.tasks.process_certificate_expiry", "schedule": 24 * 3600.0},
     "training-due-reminders": {"task": "training.tasks.send_due_reminders", "schedule": 24 * 3600.0},
     "training-sync-assignments": {"task": "training.tasks.sync_assignments", "schedule": 24 * 3600.0},
@@ -253,8 +255,14 @@ KM_SEARCH = {
     # how many chunks each retrieval returns before fusion
     "CANDIDATES": 200,
     # ranking multipliers by freshness state: stale guidance is demoted, not hidden
-    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85},
+    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
 }
+
+# Freshness (docs/freshness.md)
+KM_REVIEW_DUE_SOON_DAYS = _checked("KM_REVIEW_DUE_SOON_DAYS", env.int, default=30)
+KM_REVIEW_GRACE_DAYS = _checked("KM_REVIEW_GRACE_DAYS", env.int, default=30)
+KM_PROPAGATION_DEPTH = _checked("KM_PROPAGATION_DEPTH", env.int, default=2)
+KM_REVIEW_TASK_DAYS = _checked("KM_REVIEW_TASK_DAYS", env.int, default=30)
 
 # Search analytics (docs/privacy.md). Query text is masked before storage;
 # accountability logging (who was shown which revision) is off by default.

@@ -246,7 +246,7 @@ def test_popular_and_rising_need_several_sessions():
     assert rising == ["annual leave"]
 
 
-def test_async_writer_writes_off_the_request_path(settings, transactional_db):
+def test_async_writer_writes_off_the_request_path(settings, transactional_db, django_db_serialized_rollback):
     settings.KM_ANALYTICS = {**settings.KM_ANALYTICS, "ASYNC": True}
     log_id = uuid.uuid4()
     analytics.writer.submit(("query", {"id": log_id, "created_at": timezone.now(), "query": "q", "mode": "hybrid",

@@ -251,3 +251,14 @@ def test_a_failed_primary_write_keeps_the_local_copy_and_retries(commit):
     assert backend.count(SITE_NAMESPACE) == (1, 1)
     state = IndexedPage.objects.get(page_id=page.pk)
     assert state.state == "failed" and "engine down" in state.last_error
+
+
+def test_schedule_many_batches_work_and_keeps_it_in_the_outbox(commit):
+    from search.indexing import schedule_many
+
+    pages = [f.policy(f"Batch policy {i}", body="batched indexing words", publish=True) for i in range(5)]
+    IndexOutbox.objects.all().delete()
+    with commit():
+        assert schedule_many([p.pk for p in pages] + [pages[0].pk], "freshness", batch=2) == 5
+    assert not IndexOutbox.objects.exists()  # every batch ran and cleared its rows
+    assert set(titles("batched indexing", mode="lexical")) == {p.title for p in pages}

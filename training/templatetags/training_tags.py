@@ -28,3 +28,11 @@ def modules_teaching(page, limit=5):
 @register.inclusion_tag("training/includes/learn_this.html")
 def learn_this(page, limit=5):
     return {"modules": modules_teaching(page, limit), "page": page}
+
+
+@register.inclusion_tag("training/includes/learn_links.html")
+def learn_links(page_id, limit=2):
+    """A one-line "Learn this" for a search result (by page id)."""
+    from types import SimpleNamespace
+
+    return {"modules": modules_teaching(SimpleNamespace(pk=page_id), limit)}
