@@ -9,6 +9,20 @@ from search.backends import reset_backends
 REQUIRE_SERVICES = os.environ.get("KM_REQUIRE_SERVICES") == "1"
 
 
+def wait_for(predicate, timeout=60.0, interval=0.2):
+    """Poll ``predicate`` until it returns something true or time runs out;
+    returns its last value (for asynchronous work done by other processes)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    return predicate()
+
+
 def service_missing(reason):
     """Skip for a missing service locally; fail in CI (KM_REQUIRE_SERVICES=1)."""
     if REQUIRE_SERVICES:

@@ -1,8 +1,8 @@
 """Configuration: malformed values fail loudly; the compose file is complete."""
 
 import os
-import secrets
 import re
+import secrets
 import subprocess
 import sys
 from pathlib import Path

@@ -1,6 +1,5 @@
 """The nightly sweep as beat sends it: through a real Celery worker on Redis."""
 
-import time
 
 import pytest
 
@@ -8,17 +7,9 @@ from knowledge.freshness import Freshness
 from knowledge.models import KnowledgePage, Notification
 from knowledge.tasks import freshness_sweep
 from tests import factories as f
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
-
-
-def wait_for(predicate, timeout=60.0, interval=0.2):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def test_beat_task_runs_the_sweep_in_a_worker(celery_worker_process):

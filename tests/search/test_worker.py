@@ -8,17 +8,9 @@ from django.http import QueryDict
 from search.models import IndexOutbox
 from search.service import SearchService, parse_request
 from tests import factories as f
+from tests.conftest import wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
-
-
-def wait_for(predicate, timeout=30.0, interval=0.1):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(interval)
-    return False
 
 
 def titles(q):
