@@ -156,3 +156,33 @@ def policy_form_data(page=None, **overrides):
     }
     data.update(overrides)
     return nested_form_data(data)
+
+
+def procedure_form_data(page, **overrides):
+    """POST data for the admin's procedure edit form, from ``page``'s values."""
+    from wagtail.test.utils.form_data import inline_formset, nested_form_data, rich_text, streamfield
+
+    steps = [
+        ("step", {"title": b.value["title"], "instructions": rich_text(b.value["instructions"].source),
+                  "responsible": b.value.get("responsible") or ""})
+        for b in page.steps
+    ]
+    data = {
+        "title": page.title,
+        "slug": page.slug,
+        "summary": page.summary,
+        "purpose": rich_text(page.purpose),
+        "responsible_role": page.responsible_role,
+        "steps": streamfield(steps),
+        "audience": page.audience,
+        "citations": inline_formset([{"target": c.target_id, "relation": c.relation, "note": c.note}
+                                     for c in page.citations.all()]),
+        "attachments": inline_formset([]),
+        "comments": inline_formset([]),
+    }
+    material = overrides.pop("material_change", None)
+    data.update(overrides)
+    data = nested_form_data(data)
+    if material:
+        data["material_change"] = material
+    return data

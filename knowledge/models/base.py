@@ -36,12 +36,16 @@ class CitationRelation(models.TextChoices):
 
 
 class KnowledgePageForm(WagtailAdminPageForm):
-    """Every edit starts with "material change" unticked: a change is
-    material for one revision, never by inheritance from the last one."""
+    """A new change starts with "material change" unticked: a change is
+    material for one revision, never by inheritance from the last published
+    one. A pending draft (for example one submitted for approval) keeps its
+    tick and summary, so an approver who edits it before publishing does not
+    silently drop the editor's material change."""
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        if "material_change" in self.fields:
+        pending = self.instance.pk and self.instance.has_unpublished_changes
+        if "material_change" in self.fields and not pending:
             self.initial["material_change"] = False
             self.initial["change_summary"] = ""
 

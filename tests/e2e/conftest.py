@@ -4,12 +4,15 @@ and Debian's Chromium driven by Playwright. A failing journey saves a
 screenshot under tests/e2e/screenshots/."""
 
 import http.client
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
+from urllib.parse import urlencode
 
 import pytest
 
@@ -147,8 +150,11 @@ def new_page(browser, stack, request):
         context.close()
 
 
-def login(page, username):
-    page.goto("/admin/login/")
+def login(page, username, next_url="/"):
+    """Sign in through the admin login form, as the site's "Sign in" link does
+    (with ``next``): people without admin access, such as civil servants, are
+    otherwise sent back to the login page after signing in."""
+    page.goto("/admin/login/?" + urlencode({"next": next_url}))
     page.fill("input[name=username]", username)
     page.fill("input[name=password]", PASSWORD)
     page.click("button[type=submit]")
@@ -163,3 +169,20 @@ def wait_until(predicate, timeout=30.0, interval=0.25):
             return value
         time.sleep(interval)
     return predicate()
+
+
+def api_json(page_or_stack, path):
+    """GET a JSON API: with a browser page, as its signed-in user (the page's
+    cookies); with the ``stack``, anonymously."""
+    if isinstance(page_or_stack, dict):
+        with urllib.request.urlopen(page_or_stack["url"] + path, timeout=30) as response:
+            return json.loads(response.read())
+    response = page_or_stack.request.get(path, timeout=30_000)
+    assert response.ok, (path, response.status, response.text()[:500])
+    return response.json()
+
+
+def admin_messages(page):
+    """The text of the Wagtail admin's flash messages on the current page."""
+    messages = page.locator(".messages")
+    return messages.inner_text() if messages.count() else ""

@@ -166,3 +166,32 @@ def test_badge_on_the_page_says_what_changed_without_naming_restricted_pages(cli
     publish_change(g["a"], "Class of travel changed")
     html = client.get(g["c"].url).content.decode()
     assert "A: travel policy changed on" in html and "Class of travel changed" in html
+
+
+def test_approver_editing_a_submitted_draft_keeps_the_material_change(client, django_capture_on_commit_callbacks):
+    """Regression: the edit form used to untick "material change" on every
+    load, so an approver who touched a submitted draft published it as minor."""
+    from knowledge.models import Citation, MaterialChange
+
+    target = f.procedure("Open tender procedure")
+    citing = f.lesson("Tender delays lesson", cites=[target])
+    editor = f.user("mc-editor", "editor")
+    draft = target.get_latest_revision_as_object()
+    draft.material_change, draft.change_summary = True, "Deadline moved to 30 days"
+    draft.save_revision(user=editor)
+
+    owner = f.user("mc-owner", "content_owner")
+    client.force_login(owner)
+    form_page = client.get(f"/admin/pages/{target.pk}/edit/").content.decode()
+    assert "Deadline moved to 30 days" in form_page  # the draft's summary is shown, not cleared
+
+    from tests.factories import procedure_form_data
+
+    data = procedure_form_data(target.specific, material_change="on", change_summary="Deadline moved to 30 days",
+                               responsible_role="Procurement lead")
+    with django_capture_on_commit_callbacks(execute=True):
+        client.post(f"/admin/pages/{target.pk}/edit/", {**data, "action-publish": "publish"})
+    target.refresh_from_db()
+    assert target.responsible_role == "Procurement lead"
+    assert MaterialChange.objects.filter(page=target).exists()
+    assert Citation.objects.filter(page=citing, target=target).exists()
