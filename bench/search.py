@@ -123,6 +123,10 @@ def main():
                 samples.append((time.perf_counter() - t) * 1000)
             entry[mode] = percentiles(samples)
             print(f"{size:>7} chunks  {mode:<8} p50 {entry[mode]['p50_ms']:6.1f} ms  p95 {entry[mode]['p95_ms']:6.1f} ms")
+        if size == min(int(x) for x in args.sizes.split(",")):
+            entry["logging"] = logging_overhead(ns, queries, args.queries)
+            print(f"{size:>7} chunks  API p95 with query logging {entry['logging']['on']['p95_ms']} ms, "
+                  f"without {entry['logging']['off']['p95_ms']} ms (difference {entry['logging']['p95_difference_ms']} ms)")
         entry["peak_rss_mb"] = peak_rss_mb()
         results["sizes"][str(size)] = entry
         print(f"{size:>7} chunks  stored at {entry['store_without_embedding_chunks_per_s']} chunks/s, "
@@ -137,6 +141,46 @@ def main():
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     print(f"wrote {args.json}")
+
+
+def logging_overhead(namespace, queries, n):
+    """p95 of the search API view with analytics logging on and off
+    (interleaved, same queries), through the real view and service."""
+    from django.conf import settings
+    from django.contrib.auth.models import AnonymousUser
+    from django.contrib.sessions.backends.signed_cookies import SessionStore
+    from django.test import RequestFactory
+
+    from search import analytics, service, views
+
+    factory = RequestFactory()
+    original = service.SITE_NAMESPACE
+    samples = {"on": [], "off": []}
+    base = dict(getattr(settings, "KM_ANALYTICS", {}))
+    old_init = service.SearchService.__init__
+
+    def init(self, backend=None, embedder=None, namespace=namespace):
+        old_init(self, backend, embedder, namespace)
+
+    service.SearchService.__init__ = init
+    try:
+        for i in range(n * 2):
+            mode = "on" if i % 2 == 0 else "off"
+            settings.KM_ANALYTICS = {**base, "ENABLED": mode == "on", "ASYNC": True}
+            request = factory.get("/api/search/", {"q": queries[(i // 2) % len(queries)]})
+            request.user = AnonymousUser()
+            request.session = SessionStore()
+            t = time.perf_counter()
+            response = views.api_search(request)
+            samples[mode].append((time.perf_counter() - t) * 1000)
+            assert response.status_code == 200, response.content[:200]
+        analytics.flush()
+    finally:
+        service.SearchService.__init__ = old_init
+        settings.KM_ANALYTICS = base
+    on, off = percentiles(samples["on"]), percentiles(samples["off"])
+    del original
+    return {"on": on, "off": off, "p95_difference_ms": round(on["p95_ms"] - off["p95_ms"], 2)}
 
 
 def publish_delay(tmp, rounds=5):

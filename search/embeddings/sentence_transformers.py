@@ -19,6 +19,11 @@ class SentenceTransformerOptions:
     model: str = ""
     batch_size: int = 64
     device: str = "cpu"
+    #: CPU threads for embedding one query. One is both faster and steadier
+    #: than several for a single short text (measured: p95 10.7 ms with one
+    #: thread, 97 ms with two on the 2-core reference machine under load);
+    #: batches of documents keep torch's default.
+    query_threads: int = 1
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -56,6 +61,18 @@ class SentenceTransformerEmbedder(Embedder):
             show_progress_bar=False,
         )
         return normalise(vectors)
+
+    def embed_query(self, text):
+        import torch
+
+        previous = torch.get_num_threads()
+        if self.options.query_threads and previous != self.options.query_threads:
+            torch.set_num_threads(self.options.query_threads)
+        try:
+            return self.embed_documents([text])[0]
+        finally:
+            if torch.get_num_threads() != previous:
+                torch.set_num_threads(previous)
 
     def count_tokens(self, text):
         return len(self.model.tokenizer.tokenize(text))
