@@ -17,6 +17,7 @@ import uuid
 
 import numpy as np
 from django.conf import settings
+from django.core.cache import cache
 from django.db import close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
@@ -145,9 +146,16 @@ def user_unit_id(user):
 
 
 def session_hash(request):
+    """A keyed hash standing for the visitor's session. Signed-in visitors:
+    their session key. Others: their address and browser with a salt that
+    changes every day, so no cookie is set and no visitor can be followed
+    from one day to the next."""
     key = request.session.session_key if hasattr(request, "session") else None
     if not key:
-        return ""
+        from kmsite.security import client_address
+
+        day = timezone.localdate().isoformat()
+        key = f"anon:{day}:{client_address(request)}:{request.META.get('HTTP_USER_AGENT', '')[:200]}"
     return hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()[:32]
 
 
@@ -158,13 +166,16 @@ def record_search(request, search_request, response):
     log_id = uuid.uuid4()
     now = timezone.now()
     reformulation_of = None
-    session = getattr(request, "session", None)
-    if session is not None:
-        last = session.get("km_last_search")
-        if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60 and search_request.page == 1:
+    session_id = session_hash(request)
+    if session_id and search_request.page == 1:
+        # the previous search of this session, kept in the cache (not the
+        # session: writing the session on every search serialises requests
+        # on the session table)
+        key = f"kmsearch:last:{session_id}"
+        last = cache.get(key)
+        if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60:
             reformulation_of = last[0]
-        if search_request.page == 1:
-            session["km_last_search"] = [str(log_id), now.timestamp()]
+        cache.set(key, (str(log_id), now.timestamp()), conf("REFORMULATION_MINUTES") * 60)
     writer.submit(("query", {
         "id": log_id,
         "created_at": now,
@@ -176,7 +187,7 @@ def record_search(request, search_request, response):
         "result_pages": [r.page_id for r in response.results],
         "unit_id": user_unit_id(request.user),
         "session_key": session_hash(request),
-        "reformulation_of_id": uuid.UUID(reformulation_of) if reformulation_of and search_request.page == 1 else None,
+        "reformulation_of_id": uuid.UUID(reformulation_of) if reformulation_of else None,
     }))
     if conf("ACCOUNTABILITY") and request.user.is_authenticated:
         for r in response.results:
