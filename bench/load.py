@@ -94,8 +94,8 @@ def main():
 
     port = free_port()
     env = os.environ.copy()
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-b", f"127.0.0.1:{port}",
-                            "--workers", "2", "--threads", "4", "--timeout", "60", "--access-logfile", "/dev/null"],
+    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-c", "kmsite/gunicorn.conf.py",
+                            "-b", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null"],
                            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"},
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
@@ -104,6 +104,7 @@ def main():
     try:
         if not wait_http(port):
             raise SystemExit("gunicorn did not start")
+        time.sleep(5)  # post_worker_init warm-up (model and index) in both workers
         results = run_load(port, args)
     finally:
         for p in (web, worker):

@@ -126,6 +126,15 @@ def _apply(ops):
     exposures = [o[1] for o in ops if o[0] == "exposure"]
     with transaction.atomic():
         if logs:
+            # a reformulation may point at a search whose row was pruned or
+            # never written (queue overflow): drop the link, keep the search
+            refs = {f["reformulation_of_id"] for f in logs if f.get("reformulation_of_id")}
+            present = {f["id"] for f in logs} | set(
+                QueryLog.objects.filter(pk__in=refs).values_list("pk", flat=True)
+            )
+            for f in logs:
+                if f.get("reformulation_of_id") not in present:
+                    f["reformulation_of_id"] = None
             QueryLog.objects.bulk_create([QueryLog(**fields) for fields in logs], ignore_conflicts=True)
         if clicks:
             known = set(QueryLog.objects.filter(pk__in=[c["query_log_id"] for c in clicks]).values_list("pk", flat=True))

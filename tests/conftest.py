@@ -53,6 +53,9 @@ def _fresh_search_backends(settings, tmp_path):
     """Each test gets its own backend objects (and so its own in-memory index)."""
     settings.KM_VAR_DIR = str(tmp_path)
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    from django.core.cache import cache
+
+    cache.clear()
     reset_backends()
     yield
     reset_backends()

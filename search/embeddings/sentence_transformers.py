@@ -11,7 +11,7 @@ import os
 
 import numpy as np
 
-from .base import Embedder, normalise, options_dataclass
+from .base import Embedder, QueryCache, normalise, options_dataclass
 
 
 @dataclasses.dataclass
@@ -24,6 +24,8 @@ class SentenceTransformerOptions:
     #: thread, 97 ms with two on the 2-core reference machine under load);
     #: batches of documents keep torch's default.
     query_threads: int = 1
+    #: query vectors kept in memory per process (0 turns the cache off)
+    query_cache_size: int = 4096
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -45,6 +47,7 @@ class SentenceTransformerEmbedder(Embedder):
         self.dimension = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
         self.model_id = f"st:{os.path.basename(str(path).rstrip('/'))}:{self.dimension}"
         self.max_tokens = int(self.model.max_seq_length or 256)
+        self.query_cache = QueryCache(options.query_cache_size) if options.query_cache_size else None
 
     @classmethod
     def from_options(cls, options):
@@ -63,6 +66,16 @@ class SentenceTransformerEmbedder(Embedder):
         return normalise(vectors)
 
     def embed_query(self, text):
+        cached = self.query_cache.get(text) if self.query_cache else None
+        if cached is not None:
+            return cached
+        vector = self._embed_query(text)
+        vector.setflags(write=False)  # shared between requests
+        if self.query_cache:
+            self.query_cache.put(text, vector)
+        return vector
+
+    def _embed_query(self, text):
         import torch
 
         previous = torch.get_num_threads()

@@ -255,3 +255,13 @@ def test_async_writer_writes_off_the_request_path(settings, transactional_db, dj
     analytics.writer.submit(("click", {"query_log_id": log_id, "page_id": 1, "position": 1}))
     analytics.flush()
     assert QueryLog.objects.get(pk=log_id).clicked
+
+
+def test_a_reformulation_of_a_vanished_search_does_not_lose_the_log():
+    ghost = uuid.uuid4()  # e.g. pruned, or dropped from a full queue
+    analytics.writer.submit(("query", {"id": uuid.uuid4(), "created_at": timezone.now(), "query": "second try",
+                                       "mode": "hybrid", "filters": {}, "result_count": 1, "best_similarity": 0.5,
+                                       "result_pages": [], "unit_id": None, "session_key": "s",
+                                       "reformulation_of_id": ghost}))
+    log = QueryLog.objects.get(query="second try")
+    assert log.reformulation_of_id is None
