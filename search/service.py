@@ -348,7 +348,15 @@ class SearchService:
 
 
 def facet_labels():
-    """Human labels for facet values (topics and units by slug)."""
+    """Human labels for facet values (topics and units by slug), cached for a minute."""
+    labels = cache.get("kmsearch:facet-labels")
+    if labels is None:
+        labels = _facet_labels()
+        cache.set("kmsearch:facet-labels", labels, 60)
+    return labels
+
+
+def _facet_labels():
     from knowledge.models import OrgUnit, Topic
 
     return {

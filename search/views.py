@@ -32,8 +32,10 @@ def search_page(request):
         labels = facet_labels()
         context["log_id"] = analytics.record_search(request, search_request, response)
         offset = (search_request.page - 1) * search_request.per_page
+        learn = _learn_links([r.page_id for r in response.results])
         for i, result in enumerate(response.results, start=1):
             result.position = offset + i
+            result.learn_modules = learn.get(result.page_id, [])
         context["response"] = response
         context["facets"] = [
             {
@@ -59,6 +61,15 @@ def search_page(request):
         params.pop("page", None)
         context["base_query"] = params.urlencode()
     return render(request, "search/search.html", context)
+
+
+def _learn_links(page_ids):
+    """Training modules that teach each result's page ("Learn this"), batched."""
+    try:
+        from training.templatetags.training_tags import modules_teaching_many
+    except ImportError:  # training not installed
+        return {}
+    return modules_teaching_many(page_ids)
 
 
 def _error(message, field=None, status=400):

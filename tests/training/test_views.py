@@ -149,3 +149,21 @@ def test_html_and_pdf_certificate(client, course):
     assert "Ada Byron" in html and "Records essentials" in html and "valid until" in html
     response = client.get(f"/learning/certificates/{cert.code}/pdf/")
     assert response["Content-Type"] == "application/pdf" and response.content.startswith(b"%PDF")
+
+
+def test_search_results_offer_learn_this_links(client, django_capture_on_commit_callbacks):
+    """A search result whose page a module uses links to that module."""
+    from tests import factories as kf
+    from tests.training import factories as tf
+    from training.templatetags.training_tags import modules_teaching, modules_teaching_many
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = kf.policy("Archive transfer policy", body="Transfer files to the national archive after 20 years.")
+        other = kf.policy("Unrelated canteen policy", body="The canteen opens at noon.")
+    module = tf.module("Archiving basics", curriculum=tf.curriculum("Records course"))
+    tf.read_activity(module, page)
+    batched = modules_teaching_many([page.pk, other.pk])
+    assert batched[page.pk] == modules_teaching(page, 2) and module in batched[page.pk]
+    assert batched[other.pk] == []
+    html = client.get("/search/", {"q": "national archive transfer", "mode": "lexical"}).content.decode()
+    assert "Learn this:" in html and "Archiving basics" in html

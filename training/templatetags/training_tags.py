@@ -30,9 +30,30 @@ def learn_this(page, limit=5):
     return {"modules": modules_teaching(page, limit), "page": page}
 
 
-@register.inclusion_tag("training/includes/learn_links.html")
-def learn_links(page_id, limit=2):
-    """A one-line "Learn this" for a search result (by page id)."""
-    from types import SimpleNamespace
+def modules_teaching_many(page_ids, limit=2):
+    """{page_id: [modules]} for many pages in two queries (search results)."""
+    from ..models import Activity, Module, PageCompetence
 
-    return {"modules": modules_teaching(SimpleNamespace(pk=page_id), limit)}
+    page_ids = list(page_ids)
+    direct = {}
+    for page_id, module_id in Activity.objects.filter(page_id__in=page_ids).values_list("page_id", "module_id"):
+        direct.setdefault(page_id, []).append(module_id)
+    tagged = {}
+    for page_id, module_id in (
+        PageCompetence.objects.filter(page_id__in=page_ids)
+        .values_list("page_id", "competence__developed_by__module_id")
+    ):
+        if module_id:
+            tagged.setdefault(page_id, []).append(module_id)
+    wanted = {m for ids in list(direct.values()) + list(tagged.values()) for m in ids}
+    modules = {
+        m.pk: m
+        for m in Module.objects.filter(pk__in=wanted).filter(Q(curriculum__isnull=True) | Q(curriculum__live=True))
+    }
+    out = {}
+    for page_id in page_ids:
+        ids = list(dict.fromkeys(direct.get(page_id, []) + tagged.get(page_id, [])))
+        uses = set(direct.get(page_id, []))
+        found = sorted((modules[i] for i in ids if i in modules), key=lambda m: (m.pk not in uses, m.title))
+        out[page_id] = found[:limit]
+    return out
