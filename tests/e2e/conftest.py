@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import port_open, service_missing
+from tests.conftest import port_open, service_missing, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -162,13 +162,8 @@ def login(page, username, next_url="/"):
 
 
 def wait_until(predicate, timeout=30.0, interval=0.25):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(interval)
-    return predicate()
+    """The suite's polling helper with the browser journeys' defaults."""
+    return wait_for(predicate, timeout=timeout, interval=interval)
 
 
 def api_json(page_or_stack, path):
