@@ -104,3 +104,30 @@ class TestElasticsearchBackend(BackendContract):
             self.namespace, text=text, terms=[], vector=None, filters=Filters(access=["public"]), mode="lexical",
             limit=10,
         ).lexical
+
+
+@pytest.mark.slow
+def test_search_eval_on_the_shipped_collection(real_embedder, tmp_path, settings):
+    """The same retrieval-quality check as the embedded backend
+    (tests/search/test_quality.py), through the Elasticsearch backend."""
+    import io
+    import json
+    from pathlib import Path
+
+    from django.core.management import call_command
+
+    from search.backends import reset_backends
+
+    options = {"URL": URL, "INDEX_PREFIX": os.environ.get("KM_TEST_ELASTICSEARCH_PREFIX", "govkm-test"),
+               "NUMBER_OF_REPLICAS": 0, "REQUEST_TIMEOUT": 15}
+    if os.environ.get("KM_TEST_ELASTICSEARCH_API_KEY"):
+        options["API_KEY"] = os.environ["KM_TEST_ELASTICSEARCH_API_KEY"]
+    settings.KM_SEARCH_BACKENDS = {**settings.KM_SEARCH_BACKENDS,
+                                   "es-live": {"BACKEND": "search.backends.elasticsearch", "OPTIONS": options}}
+    reset_backends()
+    out = tmp_path / "eval.json"
+    collection = Path(__file__).resolve().parent.parent / "data" / "civil_service_beir"
+    call_command("search_eval", beir=str(collection), backend="es-live", json_out=str(out), stdout=io.StringIO())
+    report = json.loads(out.read_text())
+    assert report["hybrid"]["ndcg@10"] > report["lexical"]["ndcg@10"]
+    assert report["hybrid"]["ndcg@10"] > report["semantic"]["ndcg@10"]
