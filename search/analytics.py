@@ -195,7 +195,7 @@ def record_search(request, search_request, response):
         "best_similarity": response.best_similarity,
         "result_pages": [r.page_id for r in response.results],
         "unit_id": user_unit_id(request.user),
-        "session_key": session_hash(request),
+        "session_key": session_id,
         "reformulation_of_id": uuid.UUID(reformulation_of) if reformulation_of else None,
     }))
     if conf("ACCOUNTABILITY") and request.user.is_authenticated:

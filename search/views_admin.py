@@ -20,13 +20,18 @@ from .backends.base import SITE_NAMESPACE
 from .models import IndexedPage, IndexOutbox
 
 
-class IndexHealthView(TemplateView):
-    template_name = "kmsearch/admin/index_health.html"
+class ReportPermissionMixin:
+    permission = None
 
     def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm("kmsearch.view_indexedpage"):
+        if not request.user.has_perm(self.permission):
             raise PermissionDenied
         return super().dispatch(request, *args, **kwargs)
+
+
+class IndexHealthView(ReportPermissionMixin, TemplateView):
+    template_name = "kmsearch/admin/index_health.html"
+    permission = "kmsearch.view_indexedpage"
 
     def get_context_data(self, **kwargs):
         context = super().get_context_data(**kwargs)
@@ -58,15 +63,6 @@ class IndexHealthView(TemplateView):
             }
         )
         return context
-
-
-class ReportPermissionMixin:
-    permission = None
-
-    def dispatch(self, request, *args, **kwargs):
-        if not request.user.has_perm(self.permission):
-            raise PermissionDenied
-        return super().dispatch(request, *args, **kwargs)
 
 
 class ContentRequestForm(forms.Form):
