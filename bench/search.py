@@ -154,7 +154,6 @@ def logging_overhead(namespace, queries, n):
     from search import analytics, service, views
 
     factory = RequestFactory()
-    original = service.SITE_NAMESPACE
     samples = {"on": [], "off": []}
     base = dict(getattr(settings, "KM_ANALYTICS", {}))
     old_init = service.SearchService.__init__
@@ -179,7 +178,6 @@ def logging_overhead(namespace, queries, n):
         service.SearchService.__init__ = old_init
         settings.KM_ANALYTICS = base
     on, off = percentiles(samples["on"]), percentiles(samples["off"])
-    del original
     return {"on": on, "off": off, "p95_difference_ms": round(on["p95_ms"] - off["p95_ms"], 2)}
 
 

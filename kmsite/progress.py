@@ -1,6 +1,5 @@
 """A small text progress bar for management commands (writes to their stdout)."""
 
-import sys
 import time
 
 
@@ -44,7 +43,3 @@ class Progress:
             if decile != self._last_decile or (final and self.done != self._last_done):
                 self._last_decile, self._last_done = decile, self.done
                 self.stream.write(line)
-
-
-def stdout_is_tty():
-    return sys.stdout.isatty()

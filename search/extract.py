@@ -79,9 +79,6 @@ def stream_sections(stream, default_heading=""):
                 lines.append(sub.text)
         elif kind == "callout":
             lines.append(_text(value.get("text")))
-        elif kind == "step":
-            flush()
-            lines = []
         # document blocks: their files are read as attachments
     flush()
     return sections

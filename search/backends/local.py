@@ -179,7 +179,7 @@ class LocalNamespaceIndex:
         for row in self.page_rows.pop(page_id, ()):
             self.alive[row] = False
 
-    def add_chunk(self, page_id, position, title, heading, text, summary, vector, metadata, terms):
+    def add_chunk(self, page_id, position, title, heading, text, vector, metadata, terms):
         row = self.size
         self.page_ids.append(page_id)
         self.rows.append((position, title, heading, text, metadata))
@@ -393,7 +393,7 @@ class LocalSearchBackend(BaseSearchBackend):
                 summary = metadata.get("summary", "")
                 terms = analyse(text) + analyse(heading) + analyse(title) * 2 + analyse(summary)
                 fresh.add_chunk(
-                    page_id, position, title, heading, text, summary,
+                    page_id, position, title, heading, text,
                     np.frombuffer(bytes(vector), dtype=np.float32), metadata, terms,
                 )
             fresh.generation, fresh.epoch = generation, epoch
