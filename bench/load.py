@@ -49,6 +49,41 @@ def wait_http(port, timeout=120):
     return False
 
 
+def cpu_seconds_by_component(roots):
+    """CPU seconds (user + system) used so far by each named group of
+    processes: the given root PIDs with all their descendants, plus the
+    database and Redis servers found by name. Linux /proc only."""
+    tick = os.sysconf("SC_CLK_TCK")
+    procs = {}
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            raw = (entry / "stat").read_text()
+        except OSError:
+            continue
+        comm = raw[raw.index("(") + 1:raw.rindex(")")]
+        fields = raw[raw.rindex(")") + 2:].split()
+        procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    totals = {name: 0.0 for name in roots}
+    totals.update({"postgresql": 0.0, "redis": 0.0})
+    for pid, (comm, _ppid, cpu) in procs.items():
+        owner, cursor, seen = None, pid, set()
+        while cursor and cursor not in seen:
+            seen.add(cursor)
+            owner = next((name for name, root in roots.items() if root == cursor), None)
+            if owner:
+                break
+            cursor = procs.get(cursor, (None, 0, 0))[1]
+        if owner:
+            totals[owner] += cpu
+        elif comm.startswith("postgres"):
+            totals["postgresql"] += cpu
+        elif comm.startswith("redis-server"):
+            totals["redis"] += cpu
+    return totals
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
@@ -105,7 +140,11 @@ def main():
         if not wait_http(port):
             raise SystemExit("gunicorn did not start")
         time.sleep(5)  # post_worker_init warm-up (model and index) in both workers
+        roots = {"gunicorn": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
+        cpu_before = cpu_seconds_by_component(roots)
         results = run_load(port, args)
+        cpu_after = cpu_seconds_by_component(roots)
+        results["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}
     finally:
         for p in (web, worker):
             p.send_signal(signal.SIGTERM)
