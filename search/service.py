@@ -13,6 +13,8 @@ import time
 
 from django.conf import settings
 from django.core.cache import cache
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from knowledge.access import user_tokens
 
@@ -21,6 +23,7 @@ from .backends import get_search_backend
 from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
 from .embeddings import get_embedder
 from .indexing import CONTENT_TYPES, query_terms
+from .lru import LRUCache
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY_CHARS = 1000
@@ -165,6 +168,32 @@ class SearchResponse:
     best_similarity: float | None = None
 
 
+_result_cache = None
+
+
+def result_cache():
+    """This process's cache of ranked result pages, or None if turned off
+    (``KM_SEARCH["RESULT_CACHE_SIZE"] = 0``)."""
+    global _result_cache
+    size = conf("RESULT_CACHE_SIZE", 2048)
+    if not size:
+        return None
+    if _result_cache is None or _result_cache.size != size:
+        _result_cache = LRUCache(size)
+    return _result_cache
+
+
+def clear_result_cache():
+    if _result_cache is not None:
+        _result_cache.clear()
+
+
+@receiver(setting_changed)
+def _settings_changed(setting, **kwargs):
+    if setting in ("KM_SEARCH", "KM_SEARCH_BACKEND", "KM_SEARCH_BACKENDS", "KM_EMBEDDER"):
+        clear_result_cache()
+
+
 def load_synonyms():
     groups = cache.get(SYNONYM_CACHE_KEY)
     if groups is None:
@@ -218,9 +247,31 @@ class SearchService:
         terms = query_terms(request.q, synonyms)
         filters = self.filters_for(user, request) if access is None else Filters(access=access, **request.filters)
         candidates = limit or conf("CANDIDATES", 200)
+        expanded = synonyms.expand_query(request.q) if request.mode in ("semantic", "hybrid") else ""
+        # A repeated search is answered from this process's cache as long as
+        # the index has not changed since (the version moves with every
+        # write). The key holds everything the ranking depends on: the query
+        # as analysed and expanded with today's synonyms, every filter and
+        # the viewer's access tokens, so nobody is shown another's results.
+        lru, key = result_cache(), None
+        version = self.backend.result_version(self.namespace) if lru is not None else None
+        if version is not None:
+            key = (self.namespace, self.backend.alias, version, request.q, expanded, tuple(terms), request.mode,
+                   request.page, request.per_page, candidates,
+                   tuple((f.name, tuple(getattr(filters, f.name))) for f in dataclasses.fields(filters)))
+            cached = lru.get(key)
+            if cached is not None:
+                results, total, facets, num_pages, best_similarity = cached
+                shown = [dataclasses.replace(r) for r in results]  # successors are per request
+                self._attach_successors(shown, filters)
+                return SearchResponse(
+                    request=request, results=shown, total=total, facets=facets, num_pages=num_pages,
+                    took_ms=(time.perf_counter() - started) * 1000, backend=self.backend.alias,
+                    best_similarity=best_similarity,
+                )
         vector = None
         if request.mode in ("semantic", "hybrid"):
-            vector = self._embedder().embed_query(synonyms.expand_query(request.q))
+            vector = self._embedder().embed_query(expanded)
         result = self.backend.search(
             self.namespace,
             text=request.q,
@@ -244,22 +295,28 @@ class SearchService:
                 k=conf("RRF_K", 60),
                 weights=[conf("LEXICAL_WEIGHT", 1.0), conf("SEMANTIC_WEIGHT", 1.0)],
             )
-        results, best_hits = [], {}
+        # Rank light (score, page, hit) entries; full results are built only
+        # for the page of results shown (a query may match hundreds of pages).
+        demote = conf("DEMOTION", {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85})
+        entries = []
         for page_id, score in fused.items():
-            lex, vec = lex_best.get(page_id), vec_best.get(page_id)
             # the passage shown: the best lexical match (it holds the words
             # asked for), else the closest in meaning
-            best_hits[page_id] = lex or vec
-            results.append(self._page_result(page_id, score, best_hits[page_id]))
-        results = self._rank(results)
-        total = len(results)
+            hit = lex_best.get(page_id) or vec_best.get(page_id)
+            entries.append((score * demote.get(hit.metadata.get("freshness", ""), 1.0), page_id, hit))
+        entries = self._rank(entries)
+        total = len(entries)
         num_pages = max(1, math.ceil(total / request.per_page))
         if request.page > num_pages and total:
             raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
         start = (request.page - 1) * request.per_page
-        shown = results[start : start + request.per_page]
+        shown = [self._page_result(page_id, score, hit) for score, page_id, hit in entries[start : start + request.per_page]]
+        hits = {page_id: hit for _score, page_id, hit in entries[start : start + request.per_page]}
         for r in shown:
-            r.snippet_html = self._snippet(best_hits[r.page_id], terms)
+            r.snippet_html = self._snippet(hits[r.page_id], terms)
+        best_similarity = max((h.score for h in result.vector), default=None)
+        if key is not None and not result.notice:
+            lru.put(key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity))
         self._attach_successors(shown, filters)
         return SearchResponse(
             request=request,
@@ -270,7 +327,7 @@ class SearchService:
             took_ms=(time.perf_counter() - started) * 1000,
             notice=result.notice,
             backend=self.backend.alias,
-            best_similarity=max((h.score for h in result.vector), default=None),
+            best_similarity=best_similarity,
         )
 
     @staticmethod
@@ -300,20 +357,22 @@ class SearchService:
             topics=meta.get("topics", []),
         )
 
-    def _rank(self, results):
-        demote = conf("DEMOTION", {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85})
-        for r in results:
-            r.score *= demote.get(r.freshness, 1.0)
-        results.sort(key=lambda r: (-r.score, r.page_id))
-        # A superseded policy never ranks above its successor.
-        position = {r.page_id: i for i, r in enumerate(results)}
-        for r in list(results):
-            succ = r.successor_id
-            if succ in position and position[succ] > position[r.page_id]:
-                results.remove(r)
-                results.insert(results.index(next(x for x in results if x.page_id == succ)) + 1, r)
-                position = {x.page_id: i for i, x in enumerate(results)}
-        return results
+    @staticmethod
+    def _rank(entries):
+        """Order (score, page_id, hit) entries by score (ties by page id), then
+        move each superseded page to just below its successor if it would
+        otherwise rank above it."""
+        entries.sort(key=lambda e: (-e[0], e[1]))
+        superseded = [e for e in entries if e[2].metadata.get("successor_id")]
+        if not superseded:
+            return entries
+        for entry in superseded:
+            position = {e[1]: i for i, e in enumerate(entries)}
+            succ = entry[2].metadata["successor_id"]
+            if succ in position and position[succ] > position[entry[1]]:
+                entries.remove(entry)
+                entries.insert(position[succ], entry)  # the successor moved up by one
+        return entries
 
     def _attach_successors(self, results, filters):
         """Point superseded results at their successor, if the viewer may see it."""
@@ -335,16 +394,26 @@ class SearchService:
 
     def related(self, page, user, limit=5):
         """Pages closest in meaning to ``page`` that ``user`` may view."""
+        filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
+        lru, key = result_cache(), None
+        version = self.backend.result_version(self.namespace) if lru is not None else None
+        if version is not None:
+            key = ("related", self.namespace, self.backend.alias, version, page.pk, tuple(filters.access), limit)
+            cached = lru.get(key)
+            if cached is not None:
+                return [dataclasses.replace(r) for r in cached]
         vector = self.backend.page_vector(self.namespace, page.pk)
         if vector is None:
             return []
-        filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
         result = self.backend.search(
             self.namespace, text="", terms=[], vector=vector, filters=filters, mode="semantic",
             limit=limit * 8, with_facets=False,
         )
         order, best = _page_ranking(result.vector)
-        return [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
+        related = [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
+        if key is not None and not result.notice:
+            lru.put(key, [dataclasses.replace(r) for r in related])
+        return related
 
 
 def facet_labels():

@@ -43,6 +43,10 @@ def get_search_backend(alias=None):
 
 
 def reset_backends():
-    """Forget built backends (tests that change settings call this)."""
+    """Forget built backends (tests that change settings call this), and the
+    results cached from them."""
+    from ..service import clear_result_cache
+
     with _lock:
         _backends.clear()
+    clear_result_cache()

@@ -139,6 +139,12 @@ class SearchBackend:
         ``mode`` says which sides run. Facets count distinct pages matched."""
         raise NotImplementedError
 
+    def result_version(self, namespace):
+        """A value that changes whenever anything ``search`` returns for
+        ``namespace`` may change, so that results can be cached under it; None
+        (the default) means this engine's results are never cached here."""
+        return None
+
     def synonyms_changed(self):
         """Called (from a task) after administrators edit synonyms. Engines
         that analyse text themselves reload them; the embedded backend reads

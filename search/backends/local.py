@@ -14,6 +14,7 @@ see README for figures.
 """
 
 import dataclasses
+import itertools
 import math
 import threading
 
@@ -158,8 +159,11 @@ class LocalLexicalIndex:
 class LocalNamespaceIndex:
     """The in-memory copy of one namespace."""
 
+    _serials = itertools.count(1)
+
     def __init__(self, options):
         self.options = options
+        self.serial = next(self._serials)  # unlike id(), never reused by a later copy
         self.generation = -1
         self.epoch = -1
         self.vectors = LocalVectorIndex()
@@ -401,6 +405,12 @@ class LocalSearchBackend(BaseSearchBackend):
                 index.__dict__.update(fresh.__dict__)
 
     # --- reading -----------------------------------------------------------
+    def result_version(self, namespace):
+        # Every write bumps the namespace's generation and a rebuild its
+        # epoch; the in-memory copy is brought up to date first.
+        index = self._index(namespace)
+        return (index.serial, index.epoch, index.generation)
+
     def search(self, namespace, *, text, terms, vector, filters, mode, limit, with_facets=True):
         index = self._index(namespace)
         with index.lock:

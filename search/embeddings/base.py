@@ -5,6 +5,8 @@ import dataclasses
 import numpy as np
 from django.core.exceptions import ImproperlyConfigured
 
+from ..lru import LRUCache
+
 
 def options_dataclass(cls, options, where):
     """Build ``cls`` from a settings dict; unknown keys are an error."""
@@ -17,29 +19,12 @@ def options_dataclass(cls, options, where):
     return cls(**{known[k]: v for k, v in options.items()})
 
 
-class QueryCache:
-    """A small LRU of query vectors: people repeat the same questions, and
+class QueryCache(LRUCache):
+    """Query vectors by query text: people repeat the same questions, and
     embedding a query is the largest share of a search's CPU time."""
 
     def __init__(self, size=4096):
-        import collections
-        import threading
-
-        self.size, self.items, self.lock = size, collections.OrderedDict(), threading.Lock()
-
-    def get(self, key):
-        with self.lock:
-            value = self.items.get(key)
-            if value is not None:
-                self.items.move_to_end(key)
-            return value
-
-    def put(self, key, value):
-        with self.lock:
-            self.items[key] = value
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
+        super().__init__(size)
 
 
 class Embedder:

@@ -1,0 +1,116 @@
+"""The per-process cache of ranked result pages: repeated searches are
+answered from it, and nothing it returns is ever stale or another viewer's."""
+
+import pytest
+
+from search.backends import get_search_backend
+from search.backends.base import SITE_NAMESPACE
+from search.backends.local import LocalSearchBackend
+from search.service import result_cache
+from tests import factories as f
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def pages(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        public = f.policy("Gifts policy", body="All gifts must be declared, whatever their value.")
+        internal = f.policy("Supplier gift register", body="The gift register is kept by procurement.", audience="internal")
+    return {"public": public, "internal": internal}
+
+
+def titles(client, **params):
+    response = client.get("/api/search/", {"mode": "lexical", **params})
+    assert response.status_code == 200
+    return [r["title"] for r in response.json()["results"]]
+
+
+def test_a_repeated_search_is_answered_from_the_cache(client, pages):
+    first = client.get("/api/search/", {"q": "gift register"}).json()
+    hits = result_cache().hits
+    second = client.get("/api/search/", {"q": "gift register"}).json()
+    assert result_cache().hits == hits + 1
+    for key in ("results", "total", "facets", "num_pages"):
+        assert second[key] == first[key]
+
+
+def test_a_publish_is_seen_by_the_next_search(client, pages, django_capture_on_commit_callbacks):
+    assert titles(client, q="gift") == ["Gifts policy"]
+    with django_capture_on_commit_callbacks(execute=True):
+        f.procedure("Declare a gift", steps=("Declare every gift on form GH-2.",))
+    assert set(titles(client, q="gift")) == {"Gifts policy", "Declare a gift"}
+
+    page = pages["public"]
+    page.title = "Gifts and hospitality policy"
+    with django_capture_on_commit_callbacks(execute=True):
+        page.save_revision().publish()
+    assert "Gifts and hospitality policy" in titles(client, q="gift")
+    assert "Gifts policy" not in titles(client, q="gift")
+
+
+def test_a_write_by_another_process_is_seen(client, pages):
+    """The worker indexes in its own process: stand it in with a second
+    backend object writing to the same database."""
+    from .contract import record
+
+    assert titles(client, q="gift") == ["Gifts policy"]
+    worker = LocalSearchBackend("worker", {})
+    worker.delete_page(SITE_NAMESPACE, pages["public"].pk)
+    assert titles(client, q="gift") == []
+    rec = record(pages["public"].pk, 0, "gift rules rewritten")
+    rec.metadata.update(access=["public"], url="/x/")
+    worker.index_page(SITE_NAMESPACE, pages["public"].pk, [rec])
+    assert titles(client, q="gift") != []
+
+
+@pytest.mark.parametrize("civil_first", [True, False])
+def test_cached_results_never_cross_viewers(client, pages, civil_first):
+    civil = f.user("cache-civil", "civil_servant")
+
+    def as_civil():
+        client.force_login(civil)
+        found = titles(client, q="gift register")
+        client.logout()
+        return found
+
+    if civil_first:
+        assert "Supplier gift register" in as_civil()
+    assert "Supplier gift register" not in titles(client, q="gift register")
+    assert "Supplier gift register" in as_civil()
+    assert "Supplier gift register" not in titles(client, q="gift register")
+
+
+def test_a_synonym_added_applies_to_the_next_search(client, pages, django_capture_on_commit_callbacks):
+    from search.models import Synonym
+
+    assert titles(client, q="present") == []
+    with django_capture_on_commit_callbacks(execute=True):
+        Synonym.objects.create(terms="gift, present")
+    assert "Gifts policy" in titles(client, q="present")
+
+
+def test_changed_ranking_settings_are_applied(client, pages, settings):
+    first = client.get("/api/search/", {"q": "gift", "mode": "lexical"}).json()["results"][0]["score"]
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "DEMOTION": {"fresh": 0.5}}
+    second = client.get("/api/search/", {"q": "gift", "mode": "lexical"}).json()["results"][0]["score"]
+    assert second == pytest.approx(first * 0.5)
+
+
+def test_the_cache_can_be_turned_off(client, pages, settings):
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "RESULT_CACHE_SIZE": 0}
+    assert result_cache() is None
+    assert titles(client, q="gift") == titles(client, q="gift") == ["Gifts policy"]
+
+
+def test_related_guidance_is_cached_per_viewer(pages):
+    from django.contrib.auth.models import AnonymousUser
+
+    from search.service import SearchService
+
+    service = SearchService(get_search_backend())
+    anonymous = [r.title for r in service.related(pages["public"], AnonymousUser())]
+    civil = [r.title for r in service.related(pages["public"], f.user("rel-civil", "civil_servant"))]
+    assert "Supplier gift register" not in anonymous
+    assert "Supplier gift register" in civil
+    assert [r.title for r in service.related(pages["public"], AnonymousUser())] == anonymous
