@@ -11,11 +11,14 @@ Wagtail itself would refuse. Password-restricted pages admit only superusers
 through listings and search (the password form still works at the URL).
 """
 
+import logging
+
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.db import transaction
 from wagtail.models import Page, PageViewRestriction
 
+logger = logging.getLogger("govkm.access")
 PUBLIC = "public"
 AUTHENTICATED = "auth"
 SUPERUSER = "superuser"
@@ -41,10 +44,68 @@ def user_tokens(user):
     tokens = {PUBLIC}
     if user is not None and user.is_authenticated and user.is_active:
         tokens.add(AUTHENTICATED)
-        tokens.update(group_token(pk) for pk in user.groups.values_list("pk", flat=True))
+        tokens.update(group_token(pk) for pk in viewer_facts(user)["groups"])
         if user.is_superuser:
             tokens.add(SUPERUSER)
     return tokens
+
+
+# --- what is known of a signed-in viewer, cached between requests ------------
+# Every request of a signed-in user needs their groups (access tokens), whether
+# they may open the admin (the header link) and their unit (analytics): five
+# queries. They are kept in the cache under the user's id and forgotten by the
+# signals below the moment any of them changes through Django (group
+# membership, group or user permissions, the user row, the staff profile).
+# The expiry bounds what a change made outside Django (raw SQL) could leave.
+# ``is_active`` and ``is_superuser`` are read from the user row loaded with
+# every request, never from here.
+VIEWER_CACHE_SECONDS = 300
+
+
+def _viewer_key(user_pk):
+    return f"km:viewer:v1:{user_pk}"
+
+
+def viewer_facts(user):
+    """{"groups": [ids], "admin": bool, "unit_id": id or None} for a signed-in
+    ``user``: memoised on the user object for the request, cached between
+    requests. A cache that cannot be reached is skipped, never trusted."""
+    facts = getattr(user, "_km_viewer_facts", None)
+    if facts is not None:
+        return facts
+    from django.core.cache import cache
+
+    key = _viewer_key(user.pk)
+    try:
+        facts = cache.get(key)
+    except Exception:  # cache down: read the database
+        facts = None
+    if facts is None:
+        from .ownership import staff_unit_id
+
+        facts = {
+            "groups": sorted(user.groups.values_list("pk", flat=True)),
+            "admin": user.has_perm("wagtailadmin.access_admin"),
+            "unit_id": staff_unit_id(user),
+        }
+        try:
+            cache.set(key, facts, VIEWER_CACHE_SECONDS)
+        except Exception as exc:
+            logger.warning("viewer facts not cached (%s)", exc)
+    user._km_viewer_facts = facts
+    return facts
+
+
+def forget_viewers(user_pks):
+    """Drop what is cached of these users (their groups, rights or unit changed)."""
+    from django.core.cache import cache
+
+    keys = [_viewer_key(pk) for pk in user_pks]
+    if keys:
+        try:
+            cache.delete_many(keys)
+        except Exception as exc:  # an entry that survives expires within VIEWER_CACHE_SECONDS
+            logger.warning("could not forget cached viewer facts for %s (%s)", user_pks, exc)
 
 
 def _requirement(restriction):

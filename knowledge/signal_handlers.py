@@ -3,13 +3,14 @@ set off the freshness work a publication or a departure causes."""
 
 from django.apps import apps
 from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
 from django.db import transaction
-from django.db.models.signals import m2m_changed, post_delete, post_save, pre_save
+from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from wagtail.models import PageViewRestriction
 from wagtail.signals import page_published, post_page_move
 
-from .access import refresh_access, sync_audience_restriction
+from .access import forget_viewers, refresh_access, sync_audience_restriction
 from .models import KnowledgePage
 
 
@@ -82,6 +83,50 @@ def after_user_saved(sender, instance, created=False, **kwargs):
         owner_deactivated(instance)
 
 
+# --- the cached facts of signed-in viewers (access.viewer_facts) ---------------
+_User = get_user_model()
+
+
+def _users_of_groups(group_pks):
+    return list(_User.objects.filter(groups__pk__in=group_pks).values_list("pk", flat=True))
+
+
+@receiver(m2m_changed, sender=_User.groups.through)
+def on_membership_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A user joined or left a group (from either side of the relation)."""
+    if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
+        return
+    if not reverse:
+        forget_viewers([instance.pk])
+    elif action == "pre_clear":
+        forget_viewers(_users_of_groups([instance.pk]))
+    else:
+        forget_viewers(pk_set or [])
+
+
+@receiver(m2m_changed, sender=_User.user_permissions.through)
+def on_user_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action in ("post_add", "post_remove", "post_clear"):
+        forget_viewers([instance.pk] if not reverse else (pk_set or []))
+
+
+@receiver(m2m_changed, sender=Group.permissions.through)
+def on_group_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    if action in ("post_add", "post_remove", "pre_clear"):
+        forget_viewers(_users_of_groups([instance.pk] if not reverse else (pk_set or [])))
+
+
+@receiver(pre_delete, sender=Group)
+def on_group_deleted(sender, instance, **kwargs):
+    forget_viewers(_users_of_groups([instance.pk]))
+
+
+@receiver(post_save, sender=_User)
+@receiver(post_delete, sender=_User)
+def on_user_changed(sender, instance, **kwargs):
+    forget_viewers([instance.pk])
+
+
 def _connect_staff_profile_signals():
     """Moving unit hands pages on; the unit is training's StaffProfile.unit."""
     if not apps.is_installed("training"):
@@ -103,6 +148,12 @@ def _connect_staff_profile_signals():
 
     pre_save.connect(before_profile_saved, sender=profile_model, weak=False, dispatch_uid="km_profile_pre")
     post_save.connect(after_profile_saved, sender=profile_model, weak=False, dispatch_uid="km_profile_post")
+
+    def profile_changed(sender, instance, **kwargs):
+        forget_viewers([instance.user_id])
+
+    post_save.connect(profile_changed, sender=profile_model, weak=False, dispatch_uid="km_profile_viewer")
+    post_delete.connect(profile_changed, sender=profile_model, weak=False, dispatch_uid="km_profile_viewer_del")
 
 
 _connect_staff_profile_signals()

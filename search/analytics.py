@@ -150,8 +150,11 @@ def flush():
 
 # --- recording -------------------------------------------------------------------
 def user_unit_id(user):
-    profile = getattr(user, "staff_profile", None) if user is not None and user.is_authenticated else None
-    return getattr(profile, "unit_id", None)
+    if user is None or not user.is_authenticated:
+        return None
+    from knowledge.access import viewer_facts
+
+    return viewer_facts(user)["unit_id"]
 
 
 def session_hash(request):

@@ -256,6 +256,9 @@ KM_SEARCH = {
     "CANDIDATES": 200,
     # ranking multipliers by freshness state: stale guidance is demoted, not hidden
     "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
+    # ranked result pages kept per web process, dropped as soon as the index
+    # changes (0 turns the cache off)
+    "RESULT_CACHE_SIZE": _checked("KM_SEARCH_RESULT_CACHE_SIZE", env.int, default=2048),
 }
 
 # Freshness (docs/freshness.md)
@@ -326,6 +329,9 @@ KM_RATE_LIMITS = {
     "LOGIN_WINDOW_SECONDS": 900,
 }
 
+# Sessions are read on every signed-in request: from the cache (Redis in
+# production), written through to the database so a cache flush logs nobody out.
+SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"

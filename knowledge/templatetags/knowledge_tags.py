@@ -1,10 +1,19 @@
 from django import template
 from django.utils import timezone
 
-from ..access import user_can_view_page
+from ..access import user_can_view_page, viewer_facts
 from ..freshness import Freshness, freshness_state, open_flags
 
 register = template.Library()
+
+
+@register.filter
+def can_open_admin(user):
+    """Whether to offer the admin (header link and Wagtail's user bar), from
+    the viewer's cached facts rather than two permission queries a page."""
+    if not (user.is_authenticated and user.is_active):
+        return False
+    return user.is_staff or viewer_facts(user)["admin"]
 
 
 def _flag_lines(flags, user):
