@@ -64,6 +64,18 @@ class HomePage(RoutablePageMixin, Page):
         context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
         return context
 
+    def route(self, request, path_components):
+        """Find a page below the home page by its full URL path in one query
+        (Wagtail walks the tree, two queries a level). Anything else, such as
+        a section's own routes (/policies/in-force/), goes Wagtail's way; view
+        restrictions are checked on serving either way."""
+        if len(path_components) > 1:
+            url_path = f"{self.url_path}{'/'.join(path_components)}/"
+            page = Page.objects.filter(url_path=url_path, path__startswith=self.path).first()
+            if page is not None:
+                return page.specific.route(request, [])
+        return super().route(request, path_components)
+
     @path("freshness/")
     def freshness(self, request):
         from ..reports import public_figures
