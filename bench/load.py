@@ -2,14 +2,26 @@
 a real worker indexing edits at the same time. Loopback only, bounded in
 time and requests, stops by itself.
 
-    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--extra-chunks 10000] [--json bench/results/load.json]
+    .venv/bin/python bench/load.py [--users 50] [--seconds 60] [--rate 100]
+        [--unique-share 0.25] [--anonymous] [--extra-chunks 10000] [--json bench/results/load.json]
 
 Set-up (in a scratch directory): migrate, load the demo content, add
 --extra-chunks synthetic indexed passages (standing in for 10k extra pages of
 guidance: vectors derived from real-model embeddings, as in bench/search.py),
 start gunicorn (2 workers x 4 threads) and a Celery worker with beat.
-Users mix: 70% searches (half HTML, half API), 30% page views. An editor
-thread publishes a page edit every 2 s, which the worker re-indexes.
+
+Users are civil servants, each logged in with a session of their own
+(--anonymous: visitors without one). Mix: 70% searches (half HTML, half
+API), 30% page views. A share of the searches (--unique-share) are phrasings
+never asked before, so they miss every cache (query vector and results);
+the rest are drawn from the shipped evaluation queries. An editor thread
+publishes a page edit every 2 s, which the worker re-indexes.
+
+--rate N paces the users to offer N searches per second in all (each user
+at a constant throughput, as Locust's ``constant_throughput``; a user whose
+request overran its slot starts the next at once, without bursts to catch
+up, so a slow server shows up as a lower achieved rate). --rate 0 runs the
+users flat out, one request after another, to measure capacity.
 """
 
 import argparse
@@ -90,6 +102,9 @@ def main():
     parser.add_argument("--seconds", type=int, default=60)
     parser.add_argument("--extra-chunks", type=int, default=10_000)
     parser.add_argument("--max-requests", type=int, default=200_000)
+    parser.add_argument("--rate", type=float, default=100.0, help="searches/s offered; 0 = flat out")
+    parser.add_argument("--unique-share", type=float, default=0.25, help="share of searches never asked before")
+    parser.add_argument("--anonymous", action="store_true", help="visitors without a login")
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
     args = parser.parse_args()
 
@@ -162,6 +177,34 @@ def main():
     return 0 if results["errors"] == 0 else 1
 
 
+SEARCH_SHARE = 0.7
+
+
+def bench_sessions(n):
+    """Session cookies for ``n`` civil servants, created as a login would."""
+    from django.conf import settings
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY, get_user_model
+    from django.contrib.auth.models import Group
+    from django.utils.module_loading import import_string
+
+    from knowledge.roles import CIVIL_SERVANTS, ensure_roles
+
+    ensure_roles()
+    group = Group.objects.get(name=CIVIL_SERVANTS)
+    store = import_string(settings.SESSION_ENGINE + ".SessionStore")
+    cookies = []
+    for i in range(n):
+        user, _ = get_user_model().objects.get_or_create(username=f"bench-user-{i}", defaults={"email": f"bench{i}@example.gov"})
+        user.groups.add(group)
+        session = store()
+        session[SESSION_KEY] = str(user.pk)
+        session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+        session[HASH_SESSION_KEY] = user.get_session_auth_hash()
+        session.create()
+        cookies.append(f"{settings.SESSION_COOKIE_NAME}={session.session_key}")
+    return cookies
+
+
 def run_load(port, args):
     import numpy as np
 
@@ -169,43 +212,72 @@ def run_load(port, args):
     from search.evaluation import read_jsonl
 
     queries = [q["text"] for q in read_jsonl(ROOT / "tests/data/civil_service_beir/queries.jsonl")]
-    page_urls = [p.url for p in KnowledgePage.objects.live().filter(audience="public")]
+    vocabulary = sorted({w.strip("?,.()").lower() for q in queries for w in q.split() if len(w) > 4})
+    audiences = ["public"] if args.anonymous else ["public", "internal"]
+    page_urls = [p.url for p in KnowledgePage.objects.live().filter(audience__in=audiences)]
+    cookies = [None] * args.users if args.anonymous else bench_sessions(args.users)
+    # each user's slot: users / requests-per-second (searches are SEARCH_SHARE of requests)
+    interval = args.users * SEARCH_SHARE / args.rate if args.rate > 0 else 0.0
     stop_at = time.monotonic() + args.seconds
     lock = threading.Lock()
     samples = {"search": [], "api": [], "page": []}
+    unique_samples = []
     errors = []
     count = [0]
 
+    def search_text(rng, n):
+        if rng.random() < args.unique_share:  # a phrasing nobody asked before
+            return f"{rng.choice(queries)} {rng.choice(vocabulary)} {n}", True
+        return rng.choice(queries), False
+
     def user(seed):
         rng = random.Random(seed)
-        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
-        while time.monotonic() < stop_at:
+        headers = {"Cookie": cookies[seed]} if cookies[seed] else {}
+        next_start = time.monotonic() + rng.random() * interval  # users start out of step
+        n = 0
+        while True:
+            if interval:
+                delay = next_start - time.monotonic()
+                if delay > 0:
+                    time.sleep(delay)
+            if time.monotonic() >= stop_at:
+                return
             with lock:
                 if count[0] >= args.max_requests:
                     return
                 count[0] += 1
-            roll = rng.random()
-            if roll < 0.35:
-                kind, path = "search", f"/search/?q={quote(rng.choice(queries))}"
-            elif roll < 0.7:
-                kind, path = "api", f"/api/search/?q={quote(rng.choice(queries))}"
+            n += 1
+            roll, unique = rng.random(), False
+            if roll < SEARCH_SHARE / 2:
+                text, unique = search_text(rng, f"{seed}-{n}")
+                kind, path = "search", f"/search/?q={quote(text)}"
+            elif roll < SEARCH_SHARE:
+                text, unique = search_text(rng, f"{seed}-{n}")
+                kind, path = "api", f"/api/search/?q={quote(text)}"
             else:
                 kind, path = "page", rng.choice(page_urls)
+            # A connection per request, as a reverse proxy in front of
+            # gunicorn opens by default: with kept-alive connections each
+            # user would stay on the worker process that accepted it first.
             t0 = time.perf_counter()
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             try:
-                conn.request("GET", path)
+                conn.request("GET", path, headers={**headers, "Connection": "close"})
                 response = conn.getresponse()
                 response.read()
                 status = response.status
-            except Exception as exc:  # a dropped connection is an error, then reconnect
+            except Exception as exc:  # a dropped or refused connection is an error
                 status = f"{type(exc).__name__}"
+            finally:
                 conn.close()
-                conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
             elapsed = (time.perf_counter() - t0) * 1000
             with lock:
                 samples[kind].append(elapsed)
+                if unique:
+                    unique_samples.append(elapsed)
                 if status != 200:
                     errors.append(f"{status} {path[:80]}")
+            next_start = max(next_start + interval, time.monotonic())
 
     edits = [0]
 
@@ -245,6 +317,9 @@ def run_load(port, args):
     total = sum(len(v) for v in samples.values())
     return {
         "users": args.users,
+        "logged_in": not args.anonymous,
+        "offered_searches_per_s": args.rate or "flat out",
+        "unique_share": args.unique_share,
         "seconds": round(duration, 1),
         "requests": total,
         "requests_per_s": round(total / duration, 1),
@@ -252,6 +327,7 @@ def run_load(port, args):
         "search": pct(searches),
         "search_html": pct(samples["search"]),
         "search_api": pct(samples["api"]),
+        "search_never_asked_before": pct(unique_samples),
         "page_view": pct(samples["page"]),
         "all": pct([v for vs in samples.values() for v in vs]),
         "errors": len(errors),
