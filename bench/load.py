@@ -105,6 +105,8 @@ def main():
     parser.add_argument("--rate", type=float, default=100.0, help="searches/s offered; 0 = flat out")
     parser.add_argument("--unique-share", type=float, default=0.25, help="share of searches never asked before")
     parser.add_argument("--anonymous", action="store_true", help="visitors without a login")
+    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
     args = parser.parse_args()
 
@@ -145,7 +147,7 @@ def main():
     port = free_port()
     env = os.environ.copy()
     web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-c", "kmsite/gunicorn.conf.py",
-                            "-b", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4", "--access-logfile", "/dev/null"],
+                            "-b", f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads", str(args.threads), "--access-logfile", "/dev/null"],
                            cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"},
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
@@ -318,6 +320,7 @@ def run_load(port, args):
     return {
         "users": args.users,
         "logged_in": not args.anonymous,
+        "gunicorn": f"{args.workers} workers x {args.threads} threads",
         "offered_searches_per_s": args.rate or "flat out",
         "unique_share": args.unique_share,
         "seconds": round(duration, 1),

@@ -6,6 +6,7 @@ already-cached model (e.g. a multilingual one). Nothing is downloaded:
 ``HF_HUB_OFFLINE`` is forced on before the library loads.
 """
 
+import contextlib
 import dataclasses
 import os
 
@@ -19,11 +20,14 @@ class SentenceTransformerOptions:
     model: str = ""
     batch_size: int = 64
     device: str = "cpu"
-    #: CPU threads for embedding one query. One is both faster and steadier
-    #: than several for a single short text (measured: p95 10.7 ms with one
-    #: thread, 97 ms with two on the 2-core reference machine under load);
-    #: batches of documents keep torch's default.
+    #: CPU threads for embedding one query, or a small batch of documents
+    #: (an edit re-embeds a chunk or two). One is steadier than several on
+    #: a busy machine (measured: p95 10.7 ms with one thread, 97 ms with two
+    #: on the 2-core reference machine under load); bigger batches (a
+    #: reindex) keep torch's default.
     query_threads: int = 1
+    #: batches of at most this many documents count as small
+    small_batch: int = 8
     #: query vectors kept in memory per process (0 turns the cache off)
     query_cache_size: int = 4096
 
@@ -56,6 +60,12 @@ class SentenceTransformerEmbedder(Embedder):
     def embed_documents(self, texts):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
+        if len(texts) <= self.options.small_batch:
+            with self._threads(self.options.query_threads):
+                return self._encode(texts)
+        return self._encode(texts)
+
+    def _encode(self, texts):
         vectors = self.model.encode(
             list(texts),
             batch_size=self.options.batch_size,
@@ -76,13 +86,18 @@ class SentenceTransformerEmbedder(Embedder):
         return vector
 
     def _embed_query(self, text):
+        with self._threads(self.options.query_threads):
+            return self._encode([text])[0]
+
+    @contextlib.contextmanager
+    def _threads(self, count):
         import torch
 
         previous = torch.get_num_threads()
-        if self.options.query_threads and previous != self.options.query_threads:
-            torch.set_num_threads(self.options.query_threads)
+        if count and previous != count:
+            torch.set_num_threads(count)
         try:
-            return self.embed_documents([text])[0]
+            yield
         finally:
             if torch.get_num_threads() != previous:
                 torch.set_num_threads(previous)
