@@ -114,3 +114,15 @@ def test_related_guidance_is_cached_per_viewer(pages):
     assert "Supplier gift register" not in anonymous
     assert "Supplier gift register" in civil
     assert [r.title for r in service.related(pages["public"], AnonymousUser())] == anonymous
+
+
+def test_an_unknown_search_setting_is_an_error(settings):
+    from django.core.checks import run_checks
+
+    assert not [e for e in run_checks() if e.id.startswith("kmsearch.")]
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "RESULT_CACHE_SIZ": 10}
+    settings.KM_ANALYTICS = {**settings.KM_ANALYTICS, "RETENTON_DAYS": 5}
+    errors = [e for e in run_checks() if e.id == "kmsearch.E002"]
+    assert len(errors) == 2
+    assert "RESULT_CACHE_SIZ" in errors[0].msg and "RESULT_CACHE_SIZE" in errors[0].hint
+    assert "RETENTON_DAYS" in errors[1].msg

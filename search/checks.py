@@ -1,0 +1,30 @@
+"""System checks: a misspelt search or analytics setting stops start-up
+instead of being ignored in favour of its default."""
+
+from django.conf import settings
+from django.core.checks import Error, register
+
+SEARCH_KEYS = frozenset({
+    "CHUNK_TOKENS", "CHUNK_OVERLAP", "RRF_K", "LEXICAL_WEIGHT", "SEMANTIC_WEIGHT", "MIN_SIMILARITY",
+    "CANDIDATES", "DEMOTION", "RESULT_CACHE_SIZE",
+})
+
+
+@register()
+def check_search_settings(app_configs, **kwargs):
+    from .analytics import DEFAULTS as ANALYTICS_DEFAULTS
+
+    errors = []
+    for name, known in (("KM_SEARCH", SEARCH_KEYS), ("KM_ANALYTICS", frozenset(ANALYTICS_DEFAULTS))):
+        value = getattr(settings, name, {})
+        if not isinstance(value, dict):
+            errors.append(Error(f"{name} must be a dict, not {type(value).__name__}", id="kmsearch.E001"))
+            continue
+        unknown = sorted(set(value) - known)
+        if unknown:
+            errors.append(Error(
+                f"Unknown key(s) {', '.join(unknown)} in {name}",
+                hint=f"Known keys: {', '.join(sorted(known))}",
+                id="kmsearch.E002",
+            ))
+    return errors
