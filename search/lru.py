@@ -30,7 +30,3 @@ class LRUCache:
         with self.lock:
             self.items.clear()
             self.hits = self.misses = 0
-
-    def stats(self):
-        with self.lock:
-            return {"size": len(self.items), "capacity": self.size, "hits": self.hits, "misses": self.misses}

@@ -249,26 +249,23 @@ class SearchService:
         candidates = limit or conf("CANDIDATES", 200)
         expanded = synonyms.expand_query(request.q) if request.mode in ("semantic", "hybrid") else ""
         # A repeated search is answered from this process's cache as long as
-        # the index has not changed since (the version moves with every
-        # write). The key holds everything the ranking depends on: the query
-        # as analysed and expanded with today's synonyms, every filter and
-        # the viewer's access tokens, so nobody is shown another's results.
-        lru, key = result_cache(), None
-        version = self.backend.result_version(self.namespace) if lru is not None else None
-        if version is not None:
-            key = (self.namespace, self.backend.alias, version, request.q, expanded, tuple(terms), request.mode,
-                   request.page, request.per_page, candidates,
-                   tuple((f.name, tuple(getattr(filters, f.name))) for f in dataclasses.fields(filters)))
-            cached = lru.get(key)
-            if cached is not None:
-                results, total, facets, num_pages, best_similarity = cached
-                shown = [dataclasses.replace(r) for r in results]  # successors are per request
-                self._attach_successors(shown, filters)
-                return SearchResponse(
-                    request=request, results=shown, total=total, facets=facets, num_pages=num_pages,
-                    took_ms=(time.perf_counter() - started) * 1000, backend=self.backend.alias,
-                    best_similarity=best_similarity,
-                )
+        # the index has not changed since. The key holds everything the
+        # ranking depends on: the query as analysed and expanded with today's
+        # synonyms, every filter and the viewer's access tokens, so nobody is
+        # shown another's results.
+        key, cached = self._cached(
+            "search", request.q, expanded, tuple(terms), request.mode, request.page, request.per_page, candidates,
+            tuple((f.name, tuple(getattr(filters, f.name))) for f in dataclasses.fields(filters)),
+        )
+        if cached is not None:
+            results, total, facets, num_pages, best_similarity = cached
+            shown = [dataclasses.replace(r) for r in results]  # successors are per request
+            self._attach_successors(shown, filters)
+            return SearchResponse(
+                request=request, results=shown, total=total, facets=facets, num_pages=num_pages,
+                took_ms=(time.perf_counter() - started) * 1000, backend=self.backend.alias,
+                best_similarity=best_similarity,
+            )
         vector = None
         if request.mode in ("semantic", "hybrid"):
             vector = self._embedder().embed_query(expanded)
@@ -310,13 +307,13 @@ class SearchService:
         if request.page > num_pages and total:
             raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
         start = (request.page - 1) * request.per_page
-        shown = [self._page_result(page_id, score, hit) for score, page_id, hit in entries[start : start + request.per_page]]
-        hits = {page_id: hit for _score, page_id, hit in entries[start : start + request.per_page]}
-        for r in shown:
-            r.snippet_html = self._snippet(hits[r.page_id], terms)
+        shown = [
+            self._page_result(page_id, score, hit, snippet_html=self._snippet(hit, terms))
+            for score, page_id, hit in entries[start : start + request.per_page]
+        ]
         best_similarity = max((h.score for h in result.vector), default=None)
-        if key is not None and not result.notice:
-            lru.put(key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity))
+        if not result.notice:
+            self._remember(key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity))
         self._attach_successors(shown, filters)
         return SearchResponse(
             request=request,
@@ -363,10 +360,7 @@ class SearchService:
         move each superseded page to just below its successor if it would
         otherwise rank above it."""
         entries.sort(key=lambda e: (-e[0], e[1]))
-        superseded = [e for e in entries if e[2].metadata.get("successor_id")]
-        if not superseded:
-            return entries
-        for entry in superseded:
+        for entry in [e for e in entries if e[2].metadata.get("successor_id")]:
             position = {e[1]: i for i, e in enumerate(entries)}
             succ = entry[2].metadata["successor_id"]
             if succ in position and position[succ] > position[entry[1]]:
@@ -395,13 +389,9 @@ class SearchService:
     def related(self, page, user, limit=5):
         """Pages closest in meaning to ``page`` that ``user`` may view."""
         filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
-        lru, key = result_cache(), None
-        version = self.backend.result_version(self.namespace) if lru is not None else None
-        if version is not None:
-            key = ("related", self.namespace, self.backend.alias, version, page.pk, tuple(filters.access), limit)
-            cached = lru.get(key)
-            if cached is not None:
-                return [dataclasses.replace(r) for r in cached]
+        key, cached = self._cached("related", page.pk, tuple(filters.access), limit)
+        if cached is not None:
+            return [dataclasses.replace(r) for r in cached]
         vector = self.backend.page_vector(self.namespace, page.pk)
         if vector is None:
             return []
@@ -411,9 +401,27 @@ class SearchService:
         )
         order, best = _page_ranking(result.vector)
         related = [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
-        if key is not None and not result.notice:
-            lru.put(key, [dataclasses.replace(r) for r in related])
+        if not result.notice:
+            self._remember(key, [dataclasses.replace(r) for r in related])
         return related
+
+    # --- the per-process result cache ---------------------------------------
+    def _cached(self, *parts):
+        """(key, cached value or None) for a lookup described by ``parts``,
+        under the backend's current ``result_version``. The key is None when
+        nothing may be cached (cache off, or an engine that gives no version)."""
+        lru = result_cache()
+        version = self.backend.result_version(self.namespace) if lru is not None else None
+        if version is None:
+            return None, None
+        key = (self.namespace, self.backend.alias, version, *parts)
+        return key, lru.get(key)
+
+    @staticmethod
+    def _remember(key, value):
+        lru = result_cache()
+        if key is not None and lru is not None:
+            lru.put(key, value)
 
 
 def facet_labels():
