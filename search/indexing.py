@@ -8,7 +8,6 @@ one already indexed does nothing.
 import logging
 
 import numpy as np
-from django.conf import settings
 from django.db import transaction
 from wagtail.models import Page
 
@@ -19,6 +18,7 @@ from .analysis import analyse
 from .backends import get_search_backend
 from .backends.base import SITE_NAMESPACE, ChunkRecord, PrimaryWriteFailed
 from .chunking import chunk_sections
+from .conf import search_setting
 from .embeddings import get_embedder
 from .extract import attachment_sections, page_sections
 from .models import IndexedPage, IndexOutbox
@@ -51,8 +51,7 @@ def page_metadata(page, today=None):
 
 
 def chunk_settings():
-    conf = settings.KM_SEARCH
-    return conf.get("CHUNK_TOKENS", 180), conf.get("CHUNK_OVERLAP", 40)
+    return search_setting("CHUNK_TOKENS"), search_setting("CHUNK_OVERLAP")
 
 
 def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, metadata=None):

@@ -11,7 +11,6 @@ import math
 import re
 import time
 
-from django.conf import settings
 from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
@@ -21,6 +20,7 @@ from knowledge.access import user_tokens
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
 from .backends import get_search_backend
 from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
+from .conf import search_setting
 from .embeddings import get_embedder
 from .indexing import CONTENT_TYPES, query_terms
 from .lru import LRUCache
@@ -56,8 +56,8 @@ class SearchError(ValueError):
         self.field = field
 
 
-def conf(name, default):
-    return settings.KM_SEARCH.get(name, default)
+def conf(name):
+    return search_setting(name)
 
 
 @dataclasses.dataclass
@@ -175,7 +175,7 @@ def result_cache():
     """This process's cache of ranked result pages, or None if turned off
     (``KM_SEARCH["RESULT_CACHE_SIZE"] = 0``)."""
     global _result_cache
-    size = conf("RESULT_CACHE_SIZE", 2048)
+    size = conf("RESULT_CACHE_SIZE")
     if not size:
         return None
     if _result_cache is None or _result_cache.size != size:
@@ -246,7 +246,7 @@ class SearchService:
         synonyms = load_synonyms()
         terms = query_terms(request.q, synonyms)
         filters = self.filters_for(user, request) if access is None else Filters(access=access, **request.filters)
-        candidates = limit or conf("CANDIDATES", 200)
+        candidates = limit or conf("CANDIDATES")
         expanded = synonyms.expand_query(request.q) if request.mode in ("semantic", "hybrid") else ""
         # A repeated search is answered from this process's cache as long as
         # the index has not changed since. The key holds everything the
@@ -278,7 +278,7 @@ class SearchService:
             mode=request.mode,
             limit=candidates,
         )
-        min_sim = conf("MIN_SIMILARITY", 0.25)
+        min_sim = conf("MIN_SIMILARITY")
         vector_hits = [h for h in result.vector if h.score >= min_sim]
         lex_order, lex_best = _page_ranking(result.lexical)
         vec_order, vec_best = _page_ranking(vector_hits)
@@ -289,12 +289,12 @@ class SearchService:
         else:
             fused = rrf(
                 [lex_order, vec_order],
-                k=conf("RRF_K", 60),
-                weights=[conf("LEXICAL_WEIGHT", 1.0), conf("SEMANTIC_WEIGHT", 1.0)],
+                k=conf("RRF_K"),
+                weights=[conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")],
             )
         # Rank light (score, page, hit) entries; full results are built only
         # for the page of results shown (a query may match hundreds of pages).
-        demote = conf("DEMOTION", {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85})
+        demote = conf("DEMOTION")
         entries = []
         for page_id, score in fused.items():
             # the passage shown: the best lexical match (it holds the words
