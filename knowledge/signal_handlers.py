@@ -91,29 +91,31 @@ def _users_of_groups(group_pks):
     return list(_User.objects.filter(groups__pk__in=group_pks).values_list("pk", flat=True))
 
 
+_M2M_CHANGES = ("post_add", "post_remove", "pre_clear")
+
+
+def _other_side(instance, action, pk_set, accessor):
+    """The objects on the far side of an m2m change: those added or removed,
+    or, before a clear (whose pk_set is None), all those still related."""
+    if action == "pre_clear":
+        return list(getattr(instance, accessor).values_list("pk", flat=True))
+    return list(pk_set or [])
+
+
 @receiver(m2m_changed, sender=_User.groups.through)
-def on_membership_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    """A user joined or left a group (from either side of the relation)."""
-    if action not in ("post_add", "post_remove", "pre_clear", "post_clear"):
-        return
-    if not reverse:
-        forget_viewers([instance.pk])
-    elif action == "pre_clear":
-        forget_viewers(_users_of_groups([instance.pk]))
-    else:
-        forget_viewers(pk_set or [])
-
-
 @receiver(m2m_changed, sender=_User.user_permissions.through)
-def on_user_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if action in ("post_add", "post_remove", "post_clear"):
-        forget_viewers([instance.pk] if not reverse else (pk_set or []))
+def on_user_relation_changed(sender, instance, action, reverse, pk_set, **kwargs):
+    """A user joined or left a group, or gained or lost a permission, from
+    either side of the relation (user.groups.add or group.user_set.add)."""
+    if action in _M2M_CHANGES:
+        forget_viewers(_other_side(instance, action, pk_set, "user_set") if reverse else [instance.pk])
 
 
 @receiver(m2m_changed, sender=Group.permissions.through)
 def on_group_permissions_changed(sender, instance, action, reverse, pk_set, **kwargs):
-    if action in ("post_add", "post_remove", "pre_clear"):
-        forget_viewers(_users_of_groups([instance.pk] if not reverse else (pk_set or [])))
+    if action in _M2M_CHANGES:
+        groups = _other_side(instance, action, pk_set, "group_set") if reverse else [instance.pk]
+        forget_viewers(_users_of_groups(groups))
 
 
 @receiver(pre_delete, sender=Group)

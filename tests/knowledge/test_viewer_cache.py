@@ -104,3 +104,20 @@ def test_an_unreachable_cache_falls_back_to_the_database(client, secret_page, re
 
     with pytest.raises(RedisConnectionError):  # the cache really is unreachable
         cache.get("anything")
+
+
+def test_clearing_a_permission_from_its_side_applies_at_once(client, readers):
+    """permission.group_set.clear() and permission.user_set.clear() reach
+    the users concerned, as the forward side does."""
+    civil = f.user("vc-civil7")
+    access_admin = Permission.objects.get(content_type__app_label="wagtailadmin", codename="access_admin")
+    readers.permissions.add(access_admin)
+    civil.groups.add(readers)
+    client.force_login(civil)
+    assert 'href="/admin/"' in client.get("/search/", {"q": "x"}).content.decode()
+    access_admin.group_set.clear()
+    assert 'href="/admin/"' not in client.get("/search/", {"q": "x"}).content.decode()
+    civil.user_permissions.add(access_admin)
+    assert 'href="/admin/"' in client.get("/search/", {"q": "x"}).content.decode()
+    access_admin.user_set.clear()
+    assert 'href="/admin/"' not in client.get("/search/", {"q": "x"}).content.decode()
