@@ -1,5 +1,7 @@
 """Learner, trainer, manager and HR pages under /learning/, and the JSON API."""
 
+import functools
+
 from django.contrib import messages
 from django.contrib.auth import get_user_model
 from django.contrib.auth.decorators import login_required
@@ -455,41 +457,40 @@ def _api_guard(request):
     return None
 
 
-def _api_filters(request):
-    try:
-        return reports.parse_filters({k: v for k, v in request.GET.items() if v}), None
-    except reports.ReportFilterError as exc:
-        return None, JsonResponse({"error": {"message": str(exc), "field": exc.field}}, status=400)
+def _report_api(build):
+    """A JSON report view: signed-in HR or managers only, filters parsed
+    from the query string (400 naming the field), the body from
+    ``build(filters, scope)`` after the filters and the time it was made."""
+
+    @require_GET
+    @functools.wraps(build)
+    def view(request):
+        denied = _api_guard(request)
+        if denied:
+            return denied
+        try:
+            filters = reports.parse_filters({k: v for k, v in request.GET.items() if v})
+        except reports.ReportFilterError as exc:
+            return JsonResponse({"error": {"message": str(exc), "field": exc.field}}, status=400)
+        body = build(filters, permissions.report_scope(request.user))
+        return JsonResponse({"filters": filters.as_dict(), "generated_at": timezone.now().isoformat(), **body})
+
+    return view
 
 
-@require_GET
-def api_gap_report(request):
-    denied = _api_guard(request)
-    if denied:
-        return denied
-    filters, error = _api_filters(request)
-    if error:
-        return error
-    gap = reports.gap_report(filters, permissions.report_scope(request.user))
-    return JsonResponse({"filters": filters.as_dict(), "generated_at": timezone.now().isoformat(), **gap.as_dict()})
+@_report_api
+def api_gap_report(filters, scope):
+    return reports.gap_report(filters, scope).as_dict()
 
 
-@require_GET
-def api_completion_report(request):
-    denied = _api_guard(request)
-    if denied:
-        return denied
-    filters, error = _api_filters(request)
-    if error:
-        return error
-    data = reports.completion_report(filters, permissions.report_scope(request.user))
-    return JsonResponse({
-        "filters": filters.as_dict(),
-        "generated_at": timezone.now().isoformat(),
+@_report_api
+def api_completion_report(filters, scope):
+    data = reports.completion_report(filters, scope)
+    return {
         "overall": data["overall"],
         "by_unit": [{**{k: v for k, v in r.items() if k != "unit"}, "unit": r["unit"].slug if r["unit"] else None}
                     for r in data["by_unit"]],
         "by_target": [{**{k: v for k, v in r.items() if k != "target"},
                        "target": r["target"].slug if r["target"] else None} for r in data["by_target"]],
-    })
+    }
 
