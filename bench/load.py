@@ -77,15 +77,14 @@ def cpu_seconds_by_component(roots):
         comm = raw[raw.index("(") + 1:raw.rindex(")")]
         fields = raw[raw.rindex(")") + 2:].split()
         procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    names = {root: name for name, root in roots.items()}
     totals = {name: 0.0 for name in roots}
     totals.update({"postgresql": 0.0, "redis": 0.0})
     for pid, (comm, _ppid, cpu) in procs.items():
         owner, cursor, seen = None, pid, set()
-        while cursor and cursor not in seen:
+        while cursor and cursor not in seen and owner is None:  # up the parents to a root
             seen.add(cursor)
-            owner = next((name for name, root in roots.items() if root == cursor), None)
-            if owner:
-                break
+            owner = names.get(cursor)
             cursor = procs.get(cursor, (None, 0, 0))[1]
         if owner:
             totals[owner] += cpu
@@ -250,12 +249,10 @@ def run_load(port, args):
                 count[0] += 1
             n += 1
             roll, unique = rng.random(), False
-            if roll < SEARCH_SHARE / 2:
+            if roll < SEARCH_SHARE:  # half on the search page, half through the API
                 text, unique = search_text(rng, f"{seed}-{n}")
-                kind, path = "search", f"/search/?q={quote(text)}"
-            elif roll < SEARCH_SHARE:
-                text, unique = search_text(rng, f"{seed}-{n}")
-                kind, path = "api", f"/api/search/?q={quote(text)}"
+                kind = "search" if roll < SEARCH_SHARE / 2 else "api"
+                path = f"{'/search/' if kind == 'search' else '/api/search/'}?q={quote(text)}"
             else:
                 kind, path = "page", rng.choice(page_urls)
             # A connection per request, as a reverse proxy in front of
