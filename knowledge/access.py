@@ -145,13 +145,17 @@ def compile_tokens(page):
 @transaction.atomic
 def refresh_access(page):
     """Recompute and store the tokens of ``page`` and of every page below it."""
+    from . import fragments
     from .models import PageAccessToken
 
     pages = list(Page.objects.descendant_of(page, inclusive=True))
-    PageAccessToken.objects.filter(page__in=pages).delete()
-    PageAccessToken.objects.bulk_create(
-        [PageAccessToken(page=p, token=t) for p in pages for t in compile_tokens(p)]
-    )
+    stored = PageAccessToken.objects.filter(page__in=pages)
+    before = set(stored.values_list("page_id", "token"))
+    after = {(p.pk, t) for p in pages for t in compile_tokens(p)}
+    if before != after:
+        stored.delete()
+        PageAccessToken.objects.bulk_create([PageAccessToken(page_id=pk, token=t) for pk, t in sorted(after)])
+        fragments.site_changed()  # cached page bodies list pages by who may see them
     return [p.pk for p in pages]
 
 

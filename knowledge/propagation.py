@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from . import fragments
 from .directory import UnitDirectory, reviewers_for
 from .freshness import Freshness, freshness_state, propagation_depth
 from .models import Citation, KnowledgePage, LessonLearnedPage, MaterialChange, ReviewTask
@@ -128,6 +129,7 @@ def _flag(page, change, reached):
     ReviewTask.objects.bulk_create(tasks, ignore_conflicts=True, batch_size=500)
     ids = [pk for pk, _, _ in rows]
     KnowledgePage.objects.filter(pk__in=ids).update(freshness=Freshness.NEEDS_REVIEW)
+    fragments.pages_changed(ids)  # bulk_create sends no signals: their flag lists changed
     _reindex(ids)
     _notify_flagged(page, change, rows, reviewers)
     return ids

@@ -8,8 +8,9 @@ from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save, pre_delete, pre_save
 from django.dispatch import receiver
 from wagtail.models import PageViewRestriction
-from wagtail.signals import page_published, post_page_move
+from wagtail.signals import page_published, page_unpublished, post_page_move
 
+from . import fragments
 from .access import forget_viewers, refresh_access, sync_audience_restriction
 from .models import KnowledgePage
 
@@ -159,3 +160,60 @@ def _connect_staff_profile_signals():
 
 
 _connect_staff_profile_signals()
+
+
+# --- cached page bodies (knowledge/fragments.py) --------------------------------
+@receiver(page_published)
+def on_publish_fragments(sender, instance, **kwargs):
+    """A publication changes what the pages around this one show of it (its
+    title, URL and state in their citation lists and flags)."""
+    if isinstance(instance, KnowledgePage):
+        fragments.pages_changed(fragments.neighbours(instance) | {instance.pk})
+        if fragments.in_supersession(instance):
+            fragments.site_changed()
+
+
+@receiver(page_unpublished)
+@receiver(post_page_move)
+def on_structure_changed(sender, instance, **kwargs):
+    fragments.site_changed()
+
+
+@receiver(post_delete, sender="wagtailcore.Page")
+def on_page_deleted(sender, instance, **kwargs):
+    fragments.site_changed()
+
+
+@receiver(post_save, sender="knowledge.Citation")
+@receiver(post_delete, sender="knowledge.Citation")
+def on_citation_changed(sender, instance, **kwargs):
+    fragments.pages_changed([instance.page_id, instance.target_id])
+
+
+@receiver(post_save, sender="knowledge.ReviewTask")
+@receiver(post_delete, sender="knowledge.ReviewTask")
+def on_review_task_changed(sender, instance, **kwargs):
+    fragments.pages_changed([instance.page_id, instance.changed_page_id, instance.via_page_id])
+
+
+def _on_site_content_changed(sender, **kwargs):
+    if not kwargs.get("raw"):
+        fragments.site_changed()
+
+
+# Shown on many pages and changed rarely: taxonomy, documents, training links.
+for _label in ("knowledge.Topic", "knowledge.OrgUnit", "wagtaildocs.Document", "training.Curriculum",
+               "training.Module", "training.ModuleCompetence", "training.Activity", "training.PageCompetence"):
+    if _label.startswith("training.") and not apps.is_installed("training"):
+        continue
+    post_save.connect(_on_site_content_changed, sender=_label, weak=False, dispatch_uid=f"km_frag_{_label}")
+    post_delete.connect(_on_site_content_changed, sender=_label, weak=False, dispatch_uid=f"km_frag_del_{_label}")
+
+_NAME_FIELDS = {"first_name", "last_name", "username"}
+
+
+@receiver(post_save, sender=_User)
+def on_user_renamed(sender, instance, update_fields=None, **kwargs):
+    """Pages name their content owner (not on a login's last_login save)."""
+    if update_fields is None or _NAME_FIELDS & set(update_fields):
+        fragments.site_changed()

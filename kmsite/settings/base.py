@@ -266,6 +266,10 @@ KM_REVIEW_DUE_SOON_DAYS = _checked("KM_REVIEW_DUE_SOON_DAYS", env.int, default=3
 KM_REVIEW_GRACE_DAYS = _checked("KM_REVIEW_GRACE_DAYS", env.int, default=30)
 KM_PROPAGATION_DEPTH = _checked("KM_PROPAGATION_DEPTH", env.int, default=2)
 KM_REVIEW_TASK_DAYS = _checked("KM_REVIEW_TASK_DAYS", env.int, default=30)
+# Rendered knowledge-page bodies are cached this long at most (related
+# guidance may lag the search index by this much; knowledge/fragments.py).
+# 0 turns the cache off.
+KM_PAGE_CACHE_SECONDS = _checked("KM_PAGE_CACHE_SECONDS", env.int, default=60)
 
 # Search analytics (docs/privacy.md). Query text is masked before storage;
 # accountability logging (who was shown which revision) is off by default.

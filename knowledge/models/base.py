@@ -9,6 +9,7 @@ from django import forms
 from django.conf import settings
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from modelcluster.fields import ParentalKey, ParentalManyToManyField
 from wagtail.admin.forms import WagtailAdminPageForm
 from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
@@ -205,8 +206,10 @@ class KnowledgePage(Page):
 
     def get_context(self, request, *args, **kwargs):
         context = super().get_context(request, *args, **kwargs)
-        context["cites"] = _visible(self.cited_pages(), request)
-        context["cited_by"] = _visible(self.citing_pages(), request)
+        # Lazy: read only when the body is rendered, not when it comes from
+        # the page fragment cache (knowledge/fragments.py).
+        context["cites"] = SimpleLazyObject(lambda: _visible(self.cited_pages(), request))
+        context["cited_by"] = SimpleLazyObject(lambda: _visible(self.citing_pages(), request))
         return context
 
 

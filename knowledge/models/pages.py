@@ -8,6 +8,7 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 from django.template.response import TemplateResponse
 from django.utils import timezone
+from django.utils.functional import SimpleLazyObject
 from wagtail.admin.panels import FieldPanel, MultiFieldPanel, ObjectList, PageChooserPanel, TabbedInterface
 from wagtail.contrib.routable_page.models import RoutablePageMixin, path
 from wagtail.fields import RichTextField, StreamField
@@ -235,16 +236,20 @@ class PolicyPage(KnowledgePage):
         from ..policies import parse_day, supersession_chain
 
         context = super().get_context(request, *args, **kwargs)
-        chain = [link for link in supersession_chain(self)
-                 if link.is_current_page or user_can_view_page(request.user, link.policy)]
-        context["chain"] = chain if len(chain) > 1 else []
+
+        def visible_chain():
+            chain = [link for link in supersession_chain(self)
+                     if link.is_current_page or user_can_view_page(request.user, link.policy)]
+            return chain if len(chain) > 1 else []
+
+        context["chain"] = SimpleLazyObject(visible_chain)  # lazy: see KnowledgePage.get_context
         try:
             day = parse_day(request.GET.get("date"))
         except ValueError:
             day, context["date_error"] = None, "Enter the date as YYYY-MM-DD."
         if day is not None:
             context["asked_day"] = day
-            context["in_force_then"] = next((link.policy for link in chain or [] if link.covers(day)), None)
+            context["in_force_then"] = next((link.policy for link in context["chain"] if link.covers(day)), None)
         return context
 
 
@@ -282,6 +287,19 @@ class ProcedurePage(KnowledgePage):
             for c in self.citations.filter(relation="implements").select_related("target")
             if c.target.live
         ]
+
+    def get_context(self, request, *args, **kwargs):
+        from .base import _visible
+
+        context = super().get_context(request, *args, **kwargs)
+        # Only the policies the viewer may see (a restricted policy's title
+        # is itself restricted); lazy, as in KnowledgePage.get_context.
+        context["implements"] = SimpleLazyObject(lambda: [
+            page for _label, page in _visible(
+                [(c.relation, c.target) for c in self.citations.filter(relation="implements").select_related("target")],
+                request)
+        ])
+        return context
 
 
 class LessonLearnedPage(KnowledgePage):
@@ -351,8 +369,8 @@ class LessonLearnedPage(KnowledgePage):
         from ..access import user_can_view_page
 
         context = super().get_context(request, *args, **kwargs)
-        target = self.amendment_target
-        context["target_visible"] = target is not None and user_can_view_page(request.user, target)
+        context["target_visible"] = SimpleLazyObject(
+            lambda: self.amendment_target is not None and user_can_view_page(request.user, self.amendment_target))
         return context
 
     def amendment_status(self):

@@ -64,3 +64,36 @@ def related_guidance(context, page, limit=5):
     except Exception:  # related links are a courtesy; never break the page
         related = []
     return {"related": related}
+
+
+@register.tag("page_fragment")
+def page_fragment(parser, token):
+    """``{% page_fragment page %}...{% end_page_fragment %}``: the enclosed
+    body, rendered once per page state and access scope and kept in the
+    shared cache (``knowledge/fragments.py``). Put nothing in it that differs
+    between two viewers with the same access tokens (a CSRF token, a name)."""
+    bits = token.split_contents()
+    if len(bits) != 2:
+        raise template.TemplateSyntaxError("page_fragment takes one argument: the page")
+    nodelist = parser.parse(("end_page_fragment",))
+    parser.delete_first_token()
+    return PageFragmentNode(nodelist, parser.compile_filter(bits[1]))
+
+
+class PageFragmentNode(template.Node):
+    def __init__(self, nodelist, page):
+        self.nodelist = nodelist
+        self.page = page
+
+    def render(self, context):
+        from .. import fragments
+
+        key = fragments.fragment_key(self.page.resolve(context), context.get("request"))
+        if key is not None:
+            html = fragments.get(key)
+            if html is not None:
+                return html
+        html = self.nodelist.render(context)
+        if key is not None:
+            fragments.put(key, html)
+        return html
