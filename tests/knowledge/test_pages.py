@@ -110,3 +110,15 @@ def test_pages_are_found_by_their_path_in_one_lookup(client, django_assert_max_n
     assert client.get(f"{section.url}no-such-page/").status_code == 404
     assert client.get(f"{section.url}in-force/").status_code == 200
     assert client.get(internal.url).status_code == 302  # to the login page
+
+
+def test_implements_names_only_policies_the_viewer_may_see(client, settings):
+    settings.KM_PAGE_CACHE_SECONDS = 0  # the rule itself, not the cache
+    secret = f.policy("Covert surveillance policy", audience="restricted")
+    open_policy = f.policy("Open records policy")
+    procedure = f.procedure("Log an operation", implements=[secret, open_policy])
+    client.force_login(f.user("clerk", "civil_servant"))
+    html = client.get(procedure.url).content.decode()
+    assert "Open records policy" in html and "Covert surveillance policy" not in html
+    client.force_login(f.user("lead", "content_owner"))
+    assert "Covert surveillance policy" in client.get(procedure.url).content.decode()
