@@ -9,6 +9,7 @@ already-cached model (e.g. a multilingual one). Nothing is downloaded:
 import contextlib
 import dataclasses
 import os
+import threading
 
 import numpy as np
 
@@ -30,6 +31,12 @@ class SentenceTransformerOptions:
     small_batch: int = 8
     #: query vectors kept in memory per process (0 turns the cache off)
     query_cache_size: int = 4096
+    #: "onnx": embed single queries with ONNX Runtime (same vectors, about a
+    #: third of the time; see onnx_query.py), falling back to torch if it is
+    #: missing or does not match; "torch": always torch
+    query_runtime: str = "onnx"
+    #: where the exported ONNX file is kept (default: VAR_DIR/models)
+    onnx_dir: str = ""
 
 
 class SentenceTransformerEmbedder(Embedder):
@@ -52,6 +59,11 @@ class SentenceTransformerEmbedder(Embedder):
         self.model_id = f"st:{os.path.basename(str(path).rstrip('/'))}:{self.dimension}"
         self.max_tokens = int(self.model.max_seq_length or 256)
         self.query_cache = QueryCache(options.query_cache_size) if options.query_cache_size else None
+        if options.query_runtime not in ("onnx", "torch"):
+            raise ValueError(f"KM_EMBEDDER OPTIONS QUERY_RUNTIME must be 'onnx' or 'torch', not {options.query_runtime!r}")
+        self.path = str(path)
+        self._onnx = None  # built on the first query: None not tried yet, False unavailable
+        self._onnx_lock = threading.Lock()
 
     @classmethod
     def from_options(cls, options):
@@ -86,8 +98,40 @@ class SentenceTransformerEmbedder(Embedder):
         return vector
 
     def _embed_query(self, text):
+        encoder = self.onnx_encoder()
+        if encoder:
+            return encoder.encode(text)
+        return self._torch_query(text)
+
+    def _torch_query(self, text):
         with self._threads(self.options.query_threads):
             return self._encode([text])[0]
+
+    @property
+    def query_runtime(self):
+        """What embeds queries now: "onnx" or "torch"."""
+        return "onnx" if self.onnx_encoder() else "torch"
+
+    def onnx_encoder(self):
+        """The ONNX Runtime query encoder, built (exported, checked against
+        torch) on first use; False when it is off or unavailable."""
+        if self._onnx is None:
+            with self._onnx_lock:
+                if self._onnx is None:
+                    encoder = None
+                    if self.options.query_runtime == "onnx":
+                        from .onnx_query import OnnxQueryEncoder
+
+                        encoder = OnnxQueryEncoder.build(self.model, self.path, self._onnx_dir(), self._torch_query)
+                    self._onnx = encoder or False
+        return self._onnx
+
+    def _onnx_dir(self):
+        if self.options.onnx_dir:
+            return self.options.onnx_dir
+        from django.conf import settings
+
+        return os.path.join(str(settings.VAR_DIR), "models")
 
     @contextlib.contextmanager
     def _threads(self, count):

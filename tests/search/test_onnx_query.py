@@ -1,0 +1,95 @@
+"""Queries embedded through ONNX Runtime (search/embeddings/onnx_query.py):
+the real model's vectors, the same as torch's; exported once; and torch
+whenever ONNX is missing, damaged, switched off or does not match."""
+
+import concurrent.futures
+import logging
+import sys
+
+import numpy as np
+import pytest
+
+from search.embeddings import onnx_query
+from search.embeddings.sentence_transformers import SentenceTransformerEmbedder, SentenceTransformerOptions
+
+pytestmark = pytest.mark.slow
+
+QUERIES = [
+    "how do I claim travel expenses",
+    "Who approves overtime for part-time staff?",
+    "données personnelles durée de conservation",
+    "",
+    "gifts hospitality declaration threshold " * 60,  # past the model's 256-token window
+    "<script>alert(1)</script> \u00e9\u00e8 \U0001f600",
+]
+
+
+@pytest.fixture(scope="module")
+def embedder(tmp_path_factory):
+    return SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path_factory.mktemp("models"))))
+
+
+def test_onnx_gives_torchs_vectors(embedder):
+    assert embedder.query_runtime == "onnx"
+    for text in QUERIES:
+        onnx_vector, torch_vector = embedder.onnx_encoder().encode(text), embedder._torch_query(text)
+        assert onnx_vector.shape == (384,) and onnx_vector.dtype == np.float32
+        assert np.abs(onnx_vector - torch_vector).max() < onnx_query.TOLERANCE, text[:40]
+        assert abs(float(np.linalg.norm(onnx_vector)) - 1.0) < 1e-5
+
+
+def test_embed_query_goes_through_onnx_and_the_cache(embedder, monkeypatch):
+    calls = []
+    encoder = embedder.onnx_encoder()
+    monkeypatch.setattr(encoder, "encode", lambda text, real=encoder.encode: calls.append(text) or real(text))
+    text = "a question asked for the first time 7c1f"
+    first = embedder.embed_query(text)
+    second = embedder.embed_query(text)
+    assert calls == [text] and second is first
+
+
+def test_concurrent_queries_give_the_same_vectors(embedder):
+    texts = [f"{q} {i}" for i in range(6) for q in QUERIES[:3]]
+    alone = [embedder.onnx_encoder().encode(t) for t in texts]
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
+        together = list(pool.map(embedder.onnx_encoder().encode, texts))
+    assert all(np.array_equal(a, b) for a, b in zip(alone, together))
+
+
+def test_exported_once_then_reused(embedder, tmp_path):
+    path = onnx_query._path(embedder.path, tmp_path)
+    assert onnx_query.OnnxQueryEncoder.build(embedder.model, embedder.path, tmp_path, embedder._torch_query)
+    stamp = path.stat().st_mtime_ns
+    assert onnx_query.OnnxQueryEncoder.build(embedder.model, embedder.path, tmp_path, embedder._torch_query)
+    assert path.stat().st_mtime_ns == stamp and len(list(tmp_path.glob("*.onnx"))) == 1
+    assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_a_damaged_export_is_made_again(embedder, tmp_path):
+    path = onnx_query._path(embedder.path, tmp_path)
+    path.write_bytes(b"not an onnx model")
+    encoder = onnx_query.OnnxQueryEncoder.build(embedder.model, embedder.path, tmp_path, embedder._torch_query)
+    assert encoder is not None and path.stat().st_size > 1_000_000
+
+
+def test_vectors_that_do_not_match_mean_torch(embedder, tmp_path, caplog):
+    with caplog.at_level(logging.WARNING, logger="govkm.search"):
+        encoder = onnx_query.OnnxQueryEncoder.build(
+            embedder.model, embedder.path, tmp_path, lambda text: -embedder._torch_query(text))
+    assert encoder is None and "differ from torch" in caplog.text
+
+
+def test_without_onnxruntime_queries_use_torch(tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
+    embedder = SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path)))
+    assert embedder.query_runtime == "torch"
+    vector = embedder.embed_query("travel expenses")
+    assert np.abs(vector - embedder._torch_query("travel expenses")).max() == 0
+    assert not list(tmp_path.iterdir())
+
+
+def test_runtime_setting(tmp_path):
+    embedder = SentenceTransformerEmbedder(SentenceTransformerOptions(query_runtime="torch", onnx_dir=str(tmp_path)))
+    assert embedder.query_runtime == "torch" and not list(tmp_path.iterdir())
+    with pytest.raises(ValueError, match="QUERY_RUNTIME must be 'onnx' or 'torch'"):
+        SentenceTransformerEmbedder(SentenceTransformerOptions(query_runtime="tensorflow"))
