@@ -82,11 +82,21 @@ class SynonymMap:
         return f"{text} ({'; '.join(extra)})" if extra else text
 
 
+def _matches(word, query_terms):
+    """Whether ``word`` or, for a hyphenated or elided word, one of its parts
+    stems to a query term (splitting only the words that have parts)."""
+    if stem(word) in query_terms:
+        return True
+    if "-" in word or "'" in word:
+        return any(stem(p) in query_terms for p in re.split(r"[-']", word) if p)
+    return False
+
+
 def highlight(text, query_terms, max_chars=320):
     """The best window of ``text`` with the words matching ``query_terms``
     (stems) wrapped in MARK_START/MARK_END. Not escaped: see ``render_marked``."""
     query_terms = set(query_terms)
-    spans = [(s, e) for w, s, e in words(text) if stem(w) in query_terms or any(stem(p) in query_terms for p in re.split(r"[-']", w))]
+    spans = [(s, e) for w, s, e in words(text) if _matches(w, query_terms)]
     if len(text) <= max_chars:
         start, end = 0, len(text)
     elif spans:

@@ -17,6 +17,7 @@ import dataclasses
 import itertools
 import math
 import threading
+import time
 
 import numpy as np
 from django.db import transaction
@@ -38,6 +39,11 @@ class LocalOptions:
     min_similarity: float = 0.25
     #: how many chunks each side returns before fusion
     candidates: int = 200
+    #: seconds a web process may answer from its in-memory copy before asking
+    #: the database again whether another process wrote to the index (as
+    #: Elasticsearch's refresh interval, 1 s there); writes made in this
+    #: process are seen at once. 0: ask on every read.
+    refresh_interval: float = 0.1
 
 
 class _Values:
@@ -165,6 +171,7 @@ class LocalNamespaceIndex:
         self.options = options
         self.serial = next(self._serials)  # unlike id(), never reused by a later copy
         self.generation = -1
+        self.checked_at, self.checked_writes = -math.inf, -1  # last look at the database (_refresh)
         self.epoch = -1
         self.vectors = LocalVectorIndex()
         self.lexical = LocalLexicalIndex(options.bm25_k1, options.bm25_b)
@@ -262,6 +269,24 @@ class LocalNamespaceIndex:
         return out, len(reps)
 
 
+# Writes made by this process (any backend object): a copy checked before
+# the latest of them is checked again whatever the refresh interval.
+_local_writes = itertools.count(1)
+_latest_write = [0]
+
+
+def _wrote():
+    _latest_write[0] = next(_local_writes)
+
+
+def _note_write():
+    """Called by every write: now (later reads in this transaction) and on
+    commit (reads by other threads, which only then see the rows)."""
+    _wrote()
+    if transaction.get_connection().in_atomic_block:
+        transaction.on_commit(_wrote)
+
+
 class LocalSearchBackend(BaseSearchBackend):
     options_class = LocalOptions
 
@@ -272,6 +297,7 @@ class LocalSearchBackend(BaseSearchBackend):
 
     # --- writing -----------------------------------------------------------
     def _bump(self, namespace):
+        _note_write()
         state, _ = NamespaceState.objects.select_for_update().get_or_create(namespace=namespace)
         NamespaceState.objects.filter(pk=state.pk).update(generation=F("generation") + 1)
         return state.generation + 1
@@ -333,6 +359,7 @@ class LocalSearchBackend(BaseSearchBackend):
         return handle
 
     def finish_rebuild(self, namespace, handle):
+        _note_write()
         with transaction.atomic():
             state, _ = NamespaceState.objects.select_for_update().get_or_create(namespace=namespace)
             built = NamespaceState.objects.filter(namespace=handle).first()
@@ -347,6 +374,7 @@ class LocalSearchBackend(BaseSearchBackend):
             NamespaceState.objects.filter(namespace=handle).delete()
 
     def drop_namespace(self, namespace):
+        _note_write()
         with transaction.atomic():
             Chunk.objects.filter(namespace=namespace).delete()
             Tombstone.objects.filter(namespace=namespace).delete()
@@ -368,6 +396,10 @@ class LocalSearchBackend(BaseSearchBackend):
         return index
 
     def _refresh(self, namespace, index):
+        now, writes = time.monotonic(), _latest_write[0]
+        if index.checked_writes == writes and now - index.checked_at < self.options.refresh_interval:
+            return  # checked a moment ago, and this process wrote nothing since
+        index.checked_at, index.checked_writes = now, writes
         state = NamespaceState.objects.filter(namespace=namespace).values("generation", "epoch").first()
         generation, epoch = (state["generation"], state["epoch"]) if state else (0, 0)
         if generation == index.generation and epoch == index.epoch:

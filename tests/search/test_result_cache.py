@@ -126,3 +126,55 @@ def test_an_unknown_search_setting_is_an_error(settings):
     assert len(errors) == 2
     assert "RESULT_CACHE_SIZ" in errors[0].msg and "RESULT_CACHE_SIZE" in errors[0].hint
     assert "RETENTON_DAYS" in errors[1].msg
+
+
+@pytest.fixture
+def foreign_writes(monkeypatch):
+    """Writes as another process makes them: this process is not told."""
+    from search.backends import local
+
+    monkeypatch.setattr(local, "_note_write", lambda: None)
+    return LocalSearchBackend("other-process", {})
+
+
+def test_another_process_write_is_seen_within_the_refresh_interval(client, pages, settings, foreign_writes, monkeypatch):
+    """Between two looks at the database (at most refresh_interval apart)
+    a web process answers from its in-memory copy; after it, the write shows."""
+    import time as real_time
+
+    from search.backends import local
+
+    settings.KM_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.local",
+                                               "OPTIONS": {"REFRESH_INTERVAL": 30}}}
+    from search.backends import reset_backends
+
+    reset_backends()
+    clock = [real_time.monotonic()]
+    monkeypatch.setattr(local.time, "monotonic", lambda: clock[0])
+    assert titles(client, q="gift") == ["Gifts policy"]
+    foreign_writes.delete_page(SITE_NAMESPACE, pages["public"].pk)
+    assert titles(client, q="gift") == ["Gifts policy"]  # not looked yet
+    clock[0] += 31
+    assert titles(client, q="gift") == []
+
+
+def test_with_no_refresh_interval_every_read_looks(client, pages, settings, foreign_writes):
+    settings.KM_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.local",
+                                               "OPTIONS": {"REFRESH_INTERVAL": 0}}}
+    from search.backends import reset_backends
+
+    reset_backends()
+    assert titles(client, q="gift") == ["Gifts policy"]
+    foreign_writes.delete_page(SITE_NAMESPACE, pages["public"].pk)
+    assert titles(client, q="gift") == []
+
+
+def test_this_process_writes_are_seen_at_once_whatever_the_interval(client, pages, settings):
+    settings.KM_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.local",
+                                               "OPTIONS": {"REFRESH_INTERVAL": 3600}}}
+    from search.backends import reset_backends
+
+    reset_backends()
+    assert titles(client, q="gift") == ["Gifts policy"]
+    LocalSearchBackend("another-object", {}).delete_page(SITE_NAMESPACE, pages["public"].pk)
+    assert titles(client, q="gift") == []
