@@ -35,6 +35,7 @@ rendered), never trusted.
 
 import hashlib
 import logging
+import secrets
 
 from django.conf import settings
 from django.core.cache import cache
@@ -94,10 +95,30 @@ def put(key, html):
         logger.warning("page fragment not stored (%s)", exc)
 
 
+def _start():
+    # A version that has to be created (first use, or the cache was emptied
+    # by a restart) starts at a random value, so that it does not meet a
+    # value a process remembered from before (search/views.py's memo).
+    return secrets.randbits(48)
+
+
+def site_epoch():
+    """The current site epoch, or None if the cache cannot be reached."""
+    try:
+        epoch = cache.get(EPOCH_KEY)
+        if epoch is None:
+            cache.add(EPOCH_KEY, _start(), None)
+            epoch = cache.get(EPOCH_KEY)
+        return epoch
+    except Exception as exc:
+        logger.warning("page fragment cache unavailable (%s)", exc)
+        return None
+
+
 def _bump(keys):
     for key in keys:
         try:
-            cache.add(key, 0, None)  # atomic create, then atomic increment
+            cache.add(key, _start(), None)  # atomic create, then atomic increment
             cache.incr(key)
         except Exception as exc:  # entries under the old version expire within cache_seconds()
             logger.warning("could not move page fragment version %s (%s)", key, exc)

@@ -1,5 +1,7 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
+import threading
+
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.views.decorators.csrf import csrf_exempt
@@ -63,13 +65,38 @@ def search_page(request):
     return render(request, "search/search.html", context)
 
 
+_learn_memo = {"epoch": None, "pages": {}}
+_learn_lock = threading.Lock()
+LEARN_MEMO_PAGES = 20_000
+
+
 def _learn_links(page_ids):
-    """Training modules that teach each result's page ("Learn this"), batched."""
+    """Training modules that teach each result's page ("Learn this"), batched,
+    and remembered per process until the site epoch moves (any change to
+    curricula, modules, activities or competences moves it: see
+    knowledge/fragments.py). A cache that cannot be reached means no memo."""
     try:
         from training.templatetags.training_tags import modules_teaching_many
     except ImportError:  # training not installed
         return {}
-    return modules_teaching_many(page_ids)
+    from knowledge.fragments import site_epoch
+
+    epoch = site_epoch()
+    if epoch is None:
+        return modules_teaching_many(page_ids)
+    with _learn_lock:
+        if _learn_memo["epoch"] != epoch or len(_learn_memo["pages"]) > LEARN_MEMO_PAGES:
+            _learn_memo.update(epoch=epoch, pages={})
+        known = {pk: _learn_memo["pages"][pk] for pk in page_ids if pk in _learn_memo["pages"]}
+    missing = [pk for pk in page_ids if pk not in known]
+    if missing:
+        found = modules_teaching_many(missing)
+        found = {pk: found.get(pk, []) for pk in missing}
+        with _learn_lock:
+            if _learn_memo["epoch"] == epoch:
+                _learn_memo["pages"].update(found)
+        known.update(found)
+    return known
 
 
 def _error(message, field=None, status=400):
