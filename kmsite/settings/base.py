@@ -157,7 +157,7 @@ REDIS_URL = _url("REDIS_URL", "", ["redis", "rediss", "unix"])
 if REDIS_URL:
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "kmsite.cache.RedisCache",  # Django's, reusing its clients
             "LOCATION": REDIS_URL,
         }
     }
