@@ -179,6 +179,19 @@ def on_structure_changed(sender, instance, **kwargs):
     fragments.site_changed()
 
 
+@receiver(page_published)
+def on_site_root_published(sender, instance, **kwargs):
+    """Each process keeps the home page with its site (knowledge/middleware.py)."""
+    if instance.depth <= 2:
+        fragments.site_changed()
+
+
+@receiver(post_save, sender="wagtailcore.Site")
+@receiver(post_delete, sender="wagtailcore.Site")
+def on_site_changed(sender, **kwargs):
+    fragments.site_changed()
+
+
 @receiver(post_delete, sender="wagtailcore.Page")
 def on_page_deleted(sender, instance, **kwargs):
     fragments.site_changed()

@@ -122,3 +122,55 @@ def test_implements_names_only_policies_the_viewer_may_see(client, settings):
     assert "Open records policy" in html and "Covert surveillance policy" not in html
     client.force_login(f.user("lead", "content_owner"))
     assert "Covert surveillance policy" in client.get(procedure.url).content.decode()
+
+
+def _site_queries(client, url, **extra):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as ctx:
+        response = client.get(url, **extra)
+    assert response.status_code == 200
+    return [q for q in ctx.captured_queries if "wagtailcore_site" in q["sql"]], response.content.decode()
+
+
+def test_the_site_is_looked_up_once_per_process(client):
+    page = f.policy("Site lookup policy")
+    first, _ = _site_queries(client, page.url)
+    again, html = _site_queries(client, page.url)
+    assert first and not again and "Site lookup policy" in html
+
+
+def test_a_site_change_is_seen_at_once(client, settings):
+    """A second site for another host name, then the home page edited."""
+    from wagtail.models import Site
+
+    settings.ALLOWED_HOSTS = ["localhost", "intranet.example.gov"]
+    home = f.home_page()
+    section = f.section("policies")
+    _site_queries(client, "/", HTTP_HOST="intranet.example.gov")  # remembered: the default site
+    Site.objects.create(hostname="intranet.example.gov", port=80, root_page=section)
+    _, html = _site_queries(client, "/", HTTP_HOST="intranet.example.gov")
+    assert "<h1>Policies</h1>" in html or section.title in html.split("<h1")[1]
+    home = HomePage.objects.get(pk=home.pk)
+    home.introduction = "Welcome to the intranet edition"
+    home.save_revision().publish()
+    _, html = _site_queries(client, "/", HTTP_HOST="localhost")
+    assert "Welcome to the intranet edition" in html
+
+
+def test_pages_are_served_when_the_cache_is_down(client, monkeypatch):
+    from knowledge import fragments
+
+    page = f.policy("Cache down policy")
+    client.get(page.url)
+
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+            return fail
+
+    monkeypatch.setattr(fragments, "cache", Down())
+    queries, html = _site_queries(client, page.url)
+    assert queries and "Cache down policy" in html  # Wagtail looked the site up itself

@@ -1,0 +1,51 @@
+"""Remember which Wagtail site answers a host, per process.
+
+Wagtail looks the site up in the database on every request that serves a
+page (``Site.find_for_request``: one query with a CASE over every site),
+then loads the home page's specific object (a second query). Both change
+only when an administrator edits a site or the home page is published,
+so each process keeps the site found for a (host, port) under the site
+epoch of ``knowledge/fragments.py``, which those edits move (see
+``signal_handlers.py``). Wagtail reads ``request._wagtail_site`` before it
+looks anything up. When the epoch cannot be read (cache down) nothing is
+remembered and Wagtail looks the site up itself.
+"""
+
+import threading
+
+from wagtail.models import Site
+
+from . import fragments
+
+_memo = {}
+_lock = threading.Lock()
+MAX_HOSTS = 64  # a client may send any Host it likes: bound what is kept
+
+
+def site_for(request):
+    epoch = fragments.site_epoch()
+    if epoch is None:
+        return None
+    key = (request.get_host(), request.get_port())
+    found = _memo.get(key)
+    if found is not None and found[0] == epoch:
+        return found[1]
+    site = Site._find_for_request(request)
+    if site is not None:
+        with _lock:
+            if len(_memo) >= MAX_HOSTS:
+                _memo.clear()
+            _memo[key] = (epoch, site)
+    return site
+
+
+class SiteMemoMiddleware:
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        if not hasattr(request, "_wagtail_site"):
+            site = site_for(request)
+            if site is not None:
+                request._wagtail_site = site
+        return self.get_response(request)
