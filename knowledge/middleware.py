@@ -40,12 +40,21 @@ def site_for(request):
 
 
 class SiteMemoMiddleware:
+    """Only for the view that serves Wagtail pages: the search page and the
+    API never ask which site they are on, and pay nothing."""
+
     def __init__(self, get_response):
+        from wagtail.views import serve
+
         self.get_response = get_response
+        self.serve = serve
 
     def __call__(self, request):
-        if not hasattr(request, "_wagtail_site"):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        if view_func is self.serve and not hasattr(request, "_wagtail_site"):
             site = site_for(request)
             if site is not None:
                 request._wagtail_site = site
-        return self.get_response(request)
+        return None

@@ -194,6 +194,9 @@ def _settings_changed(setting, **kwargs):
         clear_result_cache()
 
 
+_synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in this process
+
+
 def load_synonyms():
     groups = cache.get(SYNONYM_CACHE_KEY)
     if groups is None:
@@ -201,7 +204,13 @@ def load_synonyms():
 
         groups = [s.term_list() for s in Synonym.objects.all()]
         cache.set(SYNONYM_CACHE_KEY, groups, 300)
-    return SynonymMap(groups)
+    # Building the map analyses every term; the groups rarely change, so
+    # the map built for the same groups is reused (compared by value).
+    known, built = _synonym_map
+    if built is None or known != groups:
+        built = SynonymMap(groups)
+        _synonym_map[:] = [groups, built]
+    return built
 
 
 def rrf(rankings, k=60, weights=None):
