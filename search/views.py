@@ -40,29 +40,35 @@ def search_page(request):
             result.learn_modules = learn.get(result.page_id, [])
         context["response"] = response
         context["facets"] = [
-            {
-                "param": param,
-                "field": field,
-                "label": {"type": "Content type", "topic": "Topic", "unit": "Organisation unit", "status": "Status", "audience": "Audience", "freshness": "Freshness"}[param],
-                "values": sorted(
-                    (
-                        {
-                            "value": value,
-                            "label": labels.get(field, {}).get(value, value),
-                            "count": count,
-                            "active": value in search_request.filters.get(field, []),
-                        }
-                        for value, count in response.facets.get(field, {}).items()
-                    ),
-                    key=lambda v: (-v["count"], v["label"]),
-                ),
-            }
-            for param, field in [("type", "content_type"), ("topic", "topics"), ("unit", "units"), ("status", "status"), ("freshness", "freshness"), ("audience", "audience")]
+            _facet(param, field, response.facets.get(field, {}), labels.get(field, {}),
+                   search_request.filters.get(field, []))
+            for param, field in FACETS
         ]
         params = request.GET.copy()
         params.pop("page", None)
         context["base_query"] = params.urlencode()
     return render(request, "search/search.html", context)
+
+
+FACETS = [("type", "content_type"), ("topic", "topics"), ("unit", "units"), ("status", "status"),
+          ("freshness", "freshness"), ("audience", "audience")]
+FACET_LABELS = {"type": "Content type", "topic": "Topic", "unit": "Organisation unit", "status": "Status",
+                "audience": "Audience", "freshness": "Freshness"}
+#: values listed per facet on the search page, most frequent first (as an
+#: Elasticsearch terms aggregation's default size); values the visitor has
+#: ticked are always listed, so a filter can always be removed
+FACET_VALUES_SHOWN = 10
+
+
+def _facet(param, field, counts, labels, active):
+    values = sorted(
+        ({"value": value, "label": labels.get(value, value), "count": count, "active": value in active}
+         for value, count in counts.items()),
+        key=lambda v: (-v["count"], v["label"]),
+    )
+    shown = [v for i, v in enumerate(values) if i < FACET_VALUES_SHOWN or v["active"]]
+    return {"param": param, "field": field, "label": FACET_LABELS[param], "values": shown,
+            "more": len(values) - len(shown)}
 
 
 _learn_memo = {"epoch": None, "pages": {}}

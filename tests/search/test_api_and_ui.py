@@ -160,3 +160,16 @@ def test_parser_accepts_or_explains_never_crashes(q, mode, page, topic):
         return
     assert 1 <= len(request.q) <= MAX_QUERY_CHARS and request.mode in ("hybrid", "lexical", "semantic")
     assert "\x00" not in request.q and 1 <= request.page <= 500
+
+
+def test_search_page_lists_the_ten_most_frequent_values_of_a_facet_and_every_ticked_one():
+    from search.views import FACET_VALUES_SHOWN, _facet
+
+    counts = {f"topic-{i:02d}": 100 - i for i in range(25)}
+    facet = _facet("topic", "topics", counts, {"topic-00": "Budget"}, active=["topic-24"])
+    shown = [v["value"] for v in facet["values"]]
+    assert shown[:FACET_VALUES_SHOWN] == [f"topic-{i:02d}" for i in range(FACET_VALUES_SHOWN)]
+    assert shown[-1] == "topic-24" and facet["values"][-1]["active"]  # ticked: can be unticked
+    assert facet["more"] == 25 - len(shown) and facet["values"][0]["label"] == "Budget"
+    small = _facet("type", "content_type", {"policy": 3, "procedure": 3}, {}, active=[])
+    assert [v["value"] for v in small["values"]] == ["policy", "procedure"] and small["more"] == 0
