@@ -152,7 +152,15 @@ class PageResult:
     topics: list = dataclasses.field(default_factory=list)
 
     def as_dict(self):
-        return dataclasses.asdict(self)
+        # Shallow, with copies of the two mutable fields: dataclasses.asdict
+        # deep-copies every value, which showed in the API's profile.
+        out = {f.name: getattr(self, f.name) for f in _RESULT_FIELDS}
+        out["topics"] = list(self.topics)
+        out["successor"] = dict(self.successor) if self.successor else self.successor
+        return out
+
+
+_RESULT_FIELDS = dataclasses.fields(PageResult)
 
 
 @dataclasses.dataclass

@@ -173,3 +173,19 @@ def test_search_page_lists_the_ten_most_frequent_values_of_a_facet_and_every_tic
     assert facet["more"] == 25 - len(shown) and facet["values"][0]["label"] == "Budget"
     small = _facet("type", "content_type", {"policy": 3, "procedure": 3}, {}, active=[])
     assert [v["value"] for v in small["values"]] == ["policy", "procedure"] and small["more"] == 0
+
+
+def test_result_as_dict_matches_the_dataclass_and_copies_what_is_mutable():
+    import dataclasses
+
+    from search.service import PageResult
+
+    r = PageResult(page_id=1, title="T", url="/t/", content_type="policy", unit_name="", status="in_force",
+                   freshness="fresh", audience="public", last_reviewed=None, snippet_html="<mark>t</mark>",
+                   heading="", score=0.5, successor_id=2, successor={"id": 2, "title": "U", "url": "/u/"},
+                   revision_id=7, topics=["budget"])
+    d = r.as_dict()
+    assert d == dataclasses.asdict(r)
+    d["topics"].append("x")
+    d["successor"]["title"] = "changed"
+    assert r.topics == ["budget"] and r.successor["title"] == "U"
