@@ -7,6 +7,7 @@ superseded guidance, and builds escaped snippets.
 """
 
 import dataclasses
+import functools
 import math
 import re
 import time
@@ -161,6 +162,15 @@ class PageResult:
 
 
 _RESULT_FIELDS = dataclasses.fields(PageResult)
+
+
+@functools.lru_cache(maxsize=8192)
+def _highlighted(text, terms):
+    """The escaped snippet of a passage for a set of query terms. Keyed by
+    the passage's text itself, so an edited passage is never served an old
+    snippet; an index refresh (every edit anywhere) re-ranks, but the
+    passages shown again are not highlighted again."""
+    return render_marked(highlight(text, terms))
 
 
 @dataclasses.dataclass
@@ -347,9 +357,9 @@ class SearchService:
     @staticmethod
     def _snippet(hit, terms):
         marked = hit.highlight
-        if not marked or MARK_START not in marked:
-            marked = highlight(hit.text, terms)
-        return render_marked(marked)
+        if marked and MARK_START in marked:
+            return render_marked(marked)
+        return _highlighted(hit.text, tuple(sorted(set(terms))))
 
     def _page_result(self, page_id, score, hit, snippet_html=""):
         meta = hit.metadata
