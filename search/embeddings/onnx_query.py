@@ -10,8 +10,8 @@ needed (about 2 s) and kept in ``VAR_DIR/models``; nothing is downloaded.
 Before it is used, it must reproduce the torch pipeline's vectors for a set
 of probe texts (largest difference below ``TOLERANCE``); a model whose
 modules differ (another pooling, no normalisation) fails that check and the
-embedder keeps torch. Documents are still embedded by torch, in batches, by
-the worker.
+embedder keeps torch. The few chunks an edit re-embeds go through it one by
+one too; large batches (a reindex) stay with torch, which batches them.
 """
 
 import hashlib

@@ -73,6 +73,12 @@ class SentenceTransformerEmbedder(Embedder):
         if not texts:
             return np.zeros((0, self.dimension), dtype=np.float32)
         if len(texts) <= self.options.small_batch:
+            # An edit re-embeds a chunk or two: one text at a time through
+            # ONNX Runtime when it is in use (the same vectors, checked when
+            # it was built), else a small torch batch on one thread.
+            encoder = self.onnx_encoder()
+            if encoder:
+                return np.stack([encoder.encode(t) for t in texts]).astype(np.float32)
             with self._threads(self.options.query_threads):
                 return self._encode(texts)
         return self._encode(texts)

@@ -93,3 +93,15 @@ def test_runtime_setting(tmp_path):
     assert embedder.query_runtime == "torch" and not list(tmp_path.iterdir())
     with pytest.raises(ValueError, match="QUERY_RUNTIME must be 'onnx' or 'torch'"):
         SentenceTransformerEmbedder(SentenceTransformerOptions(query_runtime="tensorflow"))
+
+
+def test_small_document_batches_go_through_onnx_with_torchs_vectors(embedder):
+    passages = [
+        "Staff who travel abroad for a conference claim their expenses within 30 days of return. " * 4,
+        "Personnel files are kept for seven years after the end of employment, then destroyed.",
+    ]
+    small = embedder.embed_documents(passages)
+    assert small.shape == (2, 384) and small.dtype == np.float32
+    assert np.abs(small - embedder._encode(passages)).max() < onnx_query.TOLERANCE
+    big = embedder.embed_documents(passages * 5)  # above small_batch: torch, batched
+    assert np.abs(big[:2] - small).max() < onnx_query.TOLERANCE
