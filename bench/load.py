@@ -208,9 +208,10 @@ def bench_sessions(n):
 
 def fetch(port, path, headers):
     """GET ``path`` on a new connection and read the whole response; returns
-    the status code. A plain socket rather than http.client, whose header
-    parsing cost the load generator (on the same two cores as the server)
-    about twice the CPU; the server sees the same request either way."""
+    the status code. A plain socket rather than http.client, whose request
+    and header handling cost the load generator, on the same two cores as
+    the server, about a sixth more CPU (7.0 against 5.9 s in comparable
+    runs); the server sees the same request either way."""
     lines = [f"GET {path} HTTP/1.1", f"Host: 127.0.0.1:{port}", "Connection: close"]
     lines += [f"{name}: {value}" for name, value in headers.items()]
     with socket.create_connection(("127.0.0.1", port), timeout=30) as sock:
