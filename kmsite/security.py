@@ -12,6 +12,8 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpResponse, JsonResponse
 
+from .cache import count_in_window
+
 DEFAULTS = {
     "SEARCH_API_PER_MINUTE": 120,
     "LOGIN_FAILURES": 5,
@@ -36,12 +38,7 @@ def client_address(request):
 def _hit(key, window):
     """Count one event in a fixed window; returns (count, seconds left)."""
     bucket = int(time.time() // window)
-    full = f"km:rl:{key}:{bucket}"
-    try:
-        count = cache.incr(full)
-    except ValueError:
-        cache.add(full, 0, window + 5)
-        count = cache.incr(full)
+    count = count_in_window(cache, f"km:rl:{key}:{bucket}", window + 5)
     return count, window - int(time.time() % window)
 
 

@@ -22,6 +22,8 @@ from django.db import close_old_connections, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from kmsite.cache import get_and_set
+
 logger = logging.getLogger("govkm.search")
 
 DEFAULTS = {
@@ -184,10 +186,9 @@ def record_search(request, search_request, response):
         # session: writing the session on every search serialises requests
         # on the session table)
         key = f"kmsearch:last:{session_id}"
-        last = cache.get(key)
+        last = get_and_set(cache, key, (str(log_id), now.timestamp()), conf("REFORMULATION_MINUTES") * 60)
         if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60:
             reformulation_of = last[0]
-        cache.set(key, (str(log_id), now.timestamp()), conf("REFORMULATION_MINUTES") * 60)
     writer.submit(("query", {
         "id": log_id,
         "created_at": now,

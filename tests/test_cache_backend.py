@@ -60,3 +60,57 @@ def test_an_unreachable_server_raises_as_djangos_does():
     down = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.5}})
     with pytest.raises(RedisConnectionError):
         down.get("anything")
+
+
+@pytest.fixture(params=["redis", "locmem"])
+def any_cache(request, redis_url):
+    if request.param == "locmem":
+        from django.core.cache.backends.locmem import LocMemCache
+
+        yield LocMemCache("km-test", {})
+        return
+    backend = RedisCache(redis_url, {"KEY_PREFIX": "km-cache-test"})
+    backend.clear()
+    yield backend
+    backend.clear()
+
+
+def test_get_and_set_returns_the_previous_value(any_cache):
+    from kmsite.cache import get_and_set
+
+    assert get_and_set(any_cache, "last", ("a", 1.5), 60) is None
+    assert get_and_set(any_cache, "last", ("b", 2.5), 60) == ("a", 1.5)
+    assert any_cache.get("last") == ("b", 2.5)
+
+
+def test_get_and_set_sets_the_lifetime(cache):
+    from kmsite.cache import get_and_set
+
+    get_and_set(cache, "last", "x", 60)
+    key = cache.make_and_validate_key("last")
+    assert 0 < cache._cache.get_client(key).ttl(key) <= 60
+
+
+def test_count_in_window_counts_and_expires(any_cache):
+    from kmsite.cache import count_in_window
+
+    assert [count_in_window(any_cache, "hits", 30) for _ in range(3)] == [1, 2, 3]
+    assert any_cache.get("hits") == 3  # readable as an ordinary cache value
+    if isinstance(any_cache, RedisCache):
+        key = any_cache.make_and_validate_key("hits")
+        assert 0 < any_cache._cache.get_client(key).ttl(key) <= 30
+
+
+def test_helpers_see_through_djangos_cache_proxy(settings, redis_url):
+    """``django.core.cache.cache`` is a proxy: the helpers must still take the
+    one-round-trip path on the Redis behind it."""
+    from django.core.cache import cache as proxy
+
+    from kmsite import cache as helpers
+
+    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": "km-proxy-test"}}
+    assert isinstance(helpers._resolve(proxy), RedisCache)
+    proxy.delete("n")
+    assert helpers.count_in_window(proxy, "n", 10) == 1
+    proxy.delete("n")
