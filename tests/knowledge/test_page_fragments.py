@@ -155,13 +155,22 @@ def test_csrf_token_is_never_shared_between_viewers(client):
     assert token(first) != token(second)
 
 
-def test_query_strings_and_previews_are_not_cached(client, django_assert_max_num_queries):
+def test_query_strings_and_previews_are_not_cached(client):
+    from django.contrib.auth.models import AnonymousUser
+    from django.test import RequestFactory
+
     page = f.policy("Policy with dates")
     view(client, page)
     first_queries, _ = queries_for(client, page)
     with CaptureQueriesContext(connection) as ctx:
         view(client, page, data={"date": "2024-06-01"})
     assert len(ctx.captured_queries) > first_queries
+
+    request = RequestFactory().get(page.url)
+    request.user = AnonymousUser()
+    assert fragments.fragment_key(page, request) is not None
+    request.is_preview = True  # Wagtail's preview of a draft
+    assert fragments.fragment_key(page, request) is None
 
 
 def test_an_unreachable_cache_costs_only_speed(client, monkeypatch):
