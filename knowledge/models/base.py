@@ -190,9 +190,12 @@ class KnowledgePage(Page):
         return obj
 
     # --- citations -------------------------------------------------------
-    def cited_pages(self):
-        """(relation label, page) for each live page this page cites."""
+    def cited_pages(self, relation=None):
+        """(relation label, page) for each live page this page cites (only
+        those cited with ``relation``, if given)."""
         links = self.citations.select_related("target").order_by("sort_order")
+        if relation is not None:
+            links = links.filter(relation=relation)
         return [(c.get_relation_display(), c.target) for c in links if c.target_id and c.target.live]
 
     def citing_pages(self):

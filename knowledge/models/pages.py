@@ -281,23 +281,14 @@ class ProcedurePage(KnowledgePage):
     class Meta:
         verbose_name = "procedure"
 
-    def implemented_policies(self):
-        return [
-            c.target.specific
-            for c in self.citations.filter(relation="implements").select_related("target")
-            if c.target.live
-        ]
-
     def get_context(self, request, *args, **kwargs):
-        from .base import _visible
+        from .base import CitationRelation, _visible
 
         context = super().get_context(request, *args, **kwargs)
         # Only the policies the viewer may see (a restricted policy's title
         # is itself restricted); lazy, as in KnowledgePage.get_context.
         context["implements"] = SimpleLazyObject(lambda: [
-            page for _label, page in _visible(
-                [(c.relation, c.target) for c in self.citations.filter(relation="implements").select_related("target")],
-                request)
+            page for _label, page in _visible(self.cited_pages(CitationRelation.IMPLEMENTS), request)
         ])
         return context
 
