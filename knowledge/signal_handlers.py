@@ -166,24 +166,20 @@ _connect_staff_profile_signals()
 @receiver(page_published)
 def on_publish_fragments(sender, instance, **kwargs):
     """A publication changes what the pages around this one show of it (its
-    title, URL and state in their citation lists and flags)."""
+    title, URL and state in their citation lists and flags); the home page's
+    is kept by every process with its site."""
     if isinstance(instance, KnowledgePage):
         fragments.pages_changed(fragments.neighbours(instance) | {instance.pk})
         if fragments.in_supersession(instance):
             fragments.site_changed()
+    elif instance.depth <= 2:  # a site root: knowledge/middleware.py
+        fragments.site_changed()
 
 
 @receiver(page_unpublished)
 @receiver(post_page_move)
 def on_structure_changed(sender, instance, **kwargs):
     fragments.site_changed()
-
-
-@receiver(page_published)
-def on_site_root_published(sender, instance, **kwargs):
-    """Each process keeps the home page with its site (knowledge/middleware.py)."""
-    if instance.depth <= 2:
-        fragments.site_changed()
 
 
 @receiver(post_save, sender="wagtailcore.Site")
