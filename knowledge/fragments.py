@@ -23,10 +23,11 @@ process) under a key made of:
   topics, units, documents, training links, or a content owner's name.
 
 Versions move when the change is made and again when it commits, so a body
-rendered from the old rows in between is not kept under the new version. Related guidance comes from the
-search index, which changes with every edit anywhere; it is allowed to lag
-by at most ``KM_PAGE_CACHE_SECONDS`` (the entries' lifetime, 60 s by
-default), as Elasticsearch's refresh interval lets a search lag a write.
+rendered from the old rows in between is not kept under the new version.
+Related guidance comes from the search index, which changes with every edit
+anywhere; it is allowed to lag by at most ``KM_PAGE_CACHE_SECONDS`` (the
+entries' lifetime, 60 s by default), as Elasticsearch's refresh interval
+lets a search lag a write.
 Access is never allowed to lag: every change of a page's tokens moves the
 site epoch. Previews, requests with a query string and pages not live are
 never cached. A cache that cannot be reached is skipped (the body is
@@ -36,6 +37,7 @@ rendered), never trusted.
 import hashlib
 import logging
 import secrets
+import threading
 
 from django.conf import settings
 from django.core.cache import cache
@@ -113,6 +115,30 @@ def site_epoch():
     except Exception as exc:
         logger.warning("page fragment cache unavailable (%s)", exc)
         return None
+
+
+class EpochMemo:
+    """Values a process remembers while the site epoch stays the same: at
+    most ``limit`` of them, all forgotten when the epoch moves. Used for the
+    Wagtail site by host (middleware.py) and "Learn this" links by page
+    (search/views.py); read ``site_epoch()`` first, and pass what it gave."""
+
+    def __init__(self, limit):
+        self.limit = limit
+        self._lock = threading.Lock()
+        self._epoch, self._items = None, {}
+
+    def get_many(self, epoch, keys):
+        with self._lock:
+            if epoch != self._epoch:
+                return {}
+            return {k: self._items[k] for k in keys if k in self._items}
+
+    def put_many(self, epoch, items):
+        with self._lock:
+            if epoch != self._epoch or len(self._items) + len(items) > self.limit:
+                self._epoch, self._items = epoch, {}
+            self._items.update(items)
 
 
 def _bump(keys):

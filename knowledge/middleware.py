@@ -11,15 +11,12 @@ looks anything up. When the epoch cannot be read (cache down) nothing is
 remembered and Wagtail looks the site up itself.
 """
 
-import threading
-
 from wagtail.models import Site
 
 from . import fragments
 
-_memo = {}
-_lock = threading.Lock()
 MAX_HOSTS = 64  # a client may send any Host it likes: bound what is kept
+_sites = fragments.EpochMemo(MAX_HOSTS)
 
 
 def site_for(request):
@@ -27,15 +24,12 @@ def site_for(request):
     if epoch is None:
         return None
     key = (request.get_host(), request.get_port())
-    found = _memo.get(key)
-    if found is not None and found[0] == epoch:
-        return found[1]
+    found = _sites.get_many(epoch, [key])
+    if key in found:
+        return found[key]
     site = Site._find_for_request(request)
     if site is not None:
-        with _lock:
-            if len(_memo) >= MAX_HOSTS:
-                _memo.clear()
-            _memo[key] = (epoch, site)
+        _sites.put_many(epoch, {key: site})
     return site
 
 

@@ -1,7 +1,5 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
-import threading
-
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -10,6 +8,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
 from knowledge.access import user_can_view_page
+from knowledge.fragments import EpochMemo, site_epoch
 from knowledge.freshness import Freshness
 
 from . import analytics
@@ -79,9 +78,8 @@ def _facet(param, field, counts, labels, active):
             "more": len(values) - len(shown)}
 
 
-_learn_memo = {"epoch": None, "pages": {}}
-_learn_lock = threading.Lock()
 LEARN_MEMO_PAGES = 20_000
+_learn_memo = EpochMemo(LEARN_MEMO_PAGES)
 
 
 def _module_url(slug):
@@ -97,22 +95,15 @@ def _learn_links(page_ids):
         from training.templatetags.training_tags import modules_teaching_many
     except ImportError:  # training not installed
         return {}
-    from knowledge.fragments import site_epoch
-
     epoch = site_epoch()
     if epoch is None:
         return modules_teaching_many(page_ids)
-    with _learn_lock:
-        if _learn_memo["epoch"] != epoch or len(_learn_memo["pages"]) > LEARN_MEMO_PAGES:
-            _learn_memo.update(epoch=epoch, pages={})
-        known = {pk: _learn_memo["pages"][pk] for pk in page_ids if pk in _learn_memo["pages"]}
+    known = _learn_memo.get_many(epoch, page_ids)
     missing = [pk for pk in page_ids if pk not in known]
     if missing:
         found = modules_teaching_many(missing)
         found = {pk: found.get(pk, []) for pk in missing}
-        with _learn_lock:
-            if _learn_memo["epoch"] == epoch:
-                _learn_memo["pages"].update(found)
+        _learn_memo.put_many(epoch, found)
         known.update(found)
     return known
 
