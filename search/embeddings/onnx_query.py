@@ -3,7 +3,7 @@
 A web request embeds a query nobody asked before on one CPU thread. Through
 torch and sentence-transformers that takes about 12.5 ms on the 2-core
 reference machine, most of it in Python around the model; the same network
-run by ONNX Runtime takes about 4.3 ms (bench/results/, docs/search.md).
+run by ONNX Runtime takes about 4.3 ms (README, docs/architecture.md).
 
 The ONNX file is exported here from the local weights the first time it is
 needed (about 2 s) and kept in ``VAR_DIR/models``; nothing is downloaded.
