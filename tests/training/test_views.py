@@ -169,47 +169,49 @@ def test_search_results_offer_learn_this_links(client, django_capture_on_commit_
     assert "Learn this:" in html and "Archiving basics" in html
 
 
-def test_learn_this_links_on_search_follow_training_changes_at_once(client, django_capture_on_commit_callbacks):
+ARCHIVE_SEARCH = {"q": "national archive transfer", "mode": "lexical"}
+
+
+@pytest.fixture
+def archive_module(client, django_capture_on_commit_callbacks):
+    """An indexed archive policy read in the module "Archiving basics", found
+    once by ARCHIVE_SEARCH with its "Learn this" link: (page, module)."""
+    from tests import factories as kf
+
+    with django_capture_on_commit_callbacks(execute=True):
+        page = kf.policy("Archive transfer policy", body="Transfer files to the national archive after 20 years.")
+    module = tf.module("Archiving basics")
+    tf.read_activity(module, page)
+    assert "Archiving basics" in client.get("/search/", ARCHIVE_SEARCH).content.decode()
+    return page, module
+
+
+def test_learn_this_links_on_search_follow_training_changes_at_once(client, archive_module):
     """The links are remembered per process, and forgotten the moment a
     module, an activity or a curriculum changes."""
     from django.db import connection
     from django.test.utils import CaptureQueriesContext
 
-    from tests import factories as kf
-    from tests.training import factories as tf
-
-    with django_capture_on_commit_callbacks(execute=True):
-        page = kf.policy("Archive transfer policy", body="Transfer files to the national archive after 20 years.")
-    module = tf.module("Archiving basics")
-    tf.read_activity(module, page)
-    search = {"q": "national archive transfer", "mode": "lexical"}
-    assert "Archiving basics" in client.get("/search/", search).content.decode()
+    page, module = archive_module
     with CaptureQueriesContext(connection) as ctx:
-        client.get("/search/", search)
+        client.get("/search/", ARCHIVE_SEARCH)
     assert not [q for q in ctx.captured_queries if "training_" in q["sql"]]  # remembered
     module.title = "Archiving for beginners"
     module.save()
-    html = client.get("/search/", search).content.decode()
+    html = client.get("/search/", ARCHIVE_SEARCH).content.decode()
     assert "Archiving for beginners" in html and "Archiving basics" not in html
     tf.read_activity(tf.module("Records transfer workshop"), page)
-    assert "Records transfer workshop" in client.get("/search/", search).content.decode()
+    assert "Records transfer workshop" in client.get("/search/", ARCHIVE_SEARCH).content.decode()
 
 
-def test_learn_this_memo_is_dropped_when_the_cache_is_emptied(client, django_capture_on_commit_callbacks):
+def test_learn_this_memo_is_dropped_when_the_cache_is_emptied(client, archive_module):
     """A restarted Redis forgets the epoch; it starts again at a random value,
     never at one a process remembered, so nothing remembered is reused."""
     from django.core.cache import cache
 
-    from tests import factories as kf
-    from tests.training import factories as tf
     from training.models import Module
 
-    with django_capture_on_commit_callbacks(execute=True):
-        page = kf.policy("Archive transfer policy", body="Transfer files to the national archive after 20 years.")
-    module = tf.module("Archiving basics")
-    tf.read_activity(module, page)
-    search = {"q": "national archive transfer", "mode": "lexical"}
-    assert "Archiving basics" in client.get("/search/", search).content.decode()
+    _page, module = archive_module
     Module.objects.filter(pk=module.pk).update(title="Archiving renamed outside Django")  # no signal
     cache.clear()
-    assert "Archiving renamed outside Django" in client.get("/search/", search).content.decode()
+    assert "Archiving renamed outside Django" in client.get("/search/", ARCHIVE_SEARCH).content.decode()
