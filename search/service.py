@@ -334,9 +334,8 @@ class SearchService:
         if request.page > num_pages and total:
             raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
         start = (request.page - 1) * request.per_page
-        snippet_terms = tuple(sorted(set(terms)))
         shown = [
-            self._page_result(page_id, score, hit, snippet_html=self._snippet(hit, snippet_terms))
+            self._page_result(page_id, score, hit, snippet_html=self._snippet(hit, terms))
             for score, page_id, hit in entries[start : start + request.per_page]
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
@@ -357,11 +356,10 @@ class SearchService:
 
     @staticmethod
     def _snippet(hit, terms):
-        """``terms``: the query's terms as a sorted tuple (a cache key)."""
         marked = hit.highlight
         if marked and MARK_START in marked:
             return render_marked(marked)
-        return _highlighted(hit.text, terms)
+        return _highlighted(hit.text, tuple(sorted(set(terms))))
 
     def _page_result(self, page_id, score, hit, snippet_html=""):
         meta = hit.metadata
