@@ -81,6 +81,10 @@ def test_hr_assigns_a_curriculum_and_the_learner_progresses(new_page, stack):
     hr.get_by_label("Assign to").select_option(label="An organisation unit")
     choose_in_modal(hr, "Choose organisation unit", unit_name, search=unit_name)
     hr.get_by_role("textbox", name="Due date").fill(due.isoformat())
+    # The due date's picker stays open until a click elsewhere, and once
+    # took the Save click in CI: click into the next field, and wait for it.
+    hr.get_by_role("textbox", name="Note").click()
+    expect(hr.locator(".xdsoft_datetimepicker:visible")).to_have_count(0)
     hr.get_by_role("textbox", name="Note").fill("End-to-end test: records training")
     hr.get_by_role("button", name="Save", exact=True).click()
     hr.wait_for_load_state("load")
