@@ -95,6 +95,23 @@ def cpu_seconds_by_component(roots):
     return totals
 
 
+def wait_settled(roots, timeout=180, quiet=0.15):
+    """Wait until the server processes have finished starting: gunicorn
+    answers as soon as its first worker is warm, while the other worker and
+    the Celery worker may still be loading the model and the index (some
+    15 s of CPU each here). Settled: two seconds in a row in which they used
+    under ``quiet`` of a core. Returns the seconds waited."""
+    started = time.monotonic()
+    previous, calm = cpu_seconds_by_component(roots), 0
+    while time.monotonic() - started < timeout and calm < 2:
+        time.sleep(1)
+        now = cpu_seconds_by_component(roots)
+        busy = sum(now[k] - previous[k] for k in roots if k != "load generator")
+        calm = calm + 1 if busy < quiet else 0
+        previous = now
+    return round(time.monotonic() - started, 1)
+
+
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
@@ -155,12 +172,13 @@ def main():
     try:
         if not wait_http(port):
             raise SystemExit("gunicorn did not start")
-        time.sleep(5)  # post_worker_init warm-up (model and index) in both workers
         roots = {"gunicorn": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
+        settle = wait_settled(roots)  # both web workers and the Celery worker warm (model, index)
         cpu_before = cpu_seconds_by_component(roots)
         results = run_load(port, args)
         cpu_after = cpu_seconds_by_component(roots)
         results["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}
+        results["warm_up_seconds"] = settle
     finally:
         for p in (web, worker):
             p.send_signal(signal.SIGTERM)

@@ -276,7 +276,8 @@ class SearchService:
         candidates = limit or conf("CANDIDATES")
         expanded = synonyms.expand_query(request.q) if request.mode in ("semantic", "hybrid") else ""
         # A repeated search is answered from this process's cache as long as
-        # the index has not changed since. The key holds everything the
+        # the index has not changed since in any way that could change it
+        # (see _cached and the backend's still_valid). The key holds everything the
         # ranking depends on: the query as analysed and expanded with today's
         # synonyms, every filter and the viewer's access tokens, so nobody is
         # shown another's results.
@@ -340,7 +341,10 @@ class SearchService:
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
         if not result.notice:
-            self._remember(key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity))
+            self._remember(
+                key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity),
+                result.reuse, [r.page_id for r in shown],
+            )
         self._attach_successors(shown, filters)
         return SearchResponse(
             request=request,
@@ -434,21 +438,37 @@ class SearchService:
 
     # --- the per-process result cache ---------------------------------------
     def _cached(self, *parts):
-        """(key, cached value or None) for a lookup described by ``parts``,
-        under the backend's current ``result_version``. The key is None when
+        """(handle, cached value or None) for a lookup described by
+        ``parts``. An entry made under the backend's current
+        ``result_version`` is used as it is; one made under an earlier
+        version is used if the backend says, from the probe kept with it,
+        that nothing changed since could change it (``still_valid``), and
+        is then filed under the current version. The handle is None when
         nothing may be cached (cache off, or an engine that gives no version)."""
         lru = result_cache()
         version = self.backend.result_version(self.namespace) if lru is not None else None
         if version is None:
             return None, None
-        key = (self.namespace, self.backend.alias, version, *parts)
-        return key, lru.get(key)
+        key = (self.namespace, self.backend.alias, *parts)
+        entry = lru.get(key)
+        if entry is None:
+            return (key, version), None
+        then, probe, value = entry
+        if then != version:
+            if probe is None or not self.backend.still_valid(self.namespace, then, *probe):
+                return (key, version), None
+            lru.put(key, (version, probe, value))
+        return (key, version), value
 
     @staticmethod
-    def _remember(key, value):
+    def _remember(handle, value, probe=None, shown=()):
+        """File ``value`` under the lookup ``handle``; ``probe`` (the
+        backend's) and the ids of the pages ``shown`` let it outlive later
+        versions for as long as the backend can vouch for it."""
         lru = result_cache()
-        if key is not None and lru is not None:
-            lru.put(key, value)
+        if handle is not None and lru is not None:
+            key, version = handle
+            lru.put(key, (version, (probe, frozenset(shown)) if probe is not None else None, value))
 
 
 def facet_labels():

@@ -13,6 +13,7 @@ latency goal, and needs no index build (usearch took ~100 s to build 100k);
 see README for figures.
 """
 
+import collections
 import dataclasses
 import itertools
 import math
@@ -44,6 +45,35 @@ class LocalOptions:
     #: Elasticsearch's refresh interval, 1 s there); writes made in this
     #: process are seen at once. 0: ask on every read.
     refresh_interval: float = 0.1
+    #: a cached result page is reused after other pages changed (see
+    #: ``still_valid``) while the collection's BM25 statistics (live chunks,
+    #: mean length) have moved by at most this fraction since it was ranked;
+    #: 0 reuses a result only while the index is exactly as it was
+    reuse_stats_tolerance: float = 0.01
+
+
+@dataclasses.dataclass(frozen=True)
+class ReuseProbe:
+    """What a ranked result depended on, kept with it in the service's cache
+    so that ``LocalSearchBackend.still_valid`` can tell, after other pages
+    were re-indexed, whether any of those changes could have touched it."""
+
+    terms: tuple  # the analysed query terms (lexical side), () if it did not run
+    vector: object  # the query vector (vector side), None if it did not run
+    floor: float  # a chunk scoring below this could not have entered the vector candidates
+    doc_count: int  # BM25 collection statistics when it was ranked
+    avgdl: float
+
+
+#: metadata that ranking, filtering or counting reads; the rest (URL, unit
+#: name, revision, last review) is only shown with a result
+RANKED_METADATA = FACET_FIELDS + ("access", "successor_id")
+
+
+def _signature(title, heading, text, vector, metadata):
+    """Everything about a chunk that can move a ranking, a count or a filter."""
+    return (title, heading, text, metadata.get("summary", ""), bytes(vector),
+            repr([metadata.get(k) for k in RANKED_METADATA]))
 
 
 class _Values:
@@ -133,13 +163,38 @@ class LocalLexicalIndex:
             self._cache[term] = cached
         return cached
 
+    def rows_holding(self, terms, rows):
+        """Those of ``rows`` (a sorted array) that hold any of ``terms``."""
+        found = set()
+        for term in dict.fromkeys(terms):
+            posting, _ = self._posting(term)
+            if len(posting):
+                found.update(rows[np.isin(rows, posting, assume_unique=True)].tolist())
+        return found
+
+    def tf(self, term, row):
+        """How often ``term`` occurs in ``row`` (0 if not at all)."""
+        posting, tfs = self._posting(term)
+        i = int(np.searchsorted(posting, row))
+        return float(tfs[i]) if i < len(posting) and posting[i] == row else 0.0
+
+    def _length_array(self):
+        if getattr(self, "_lengths_array", None) is None or len(self._lengths_array) != len(self.lengths):
+            self._lengths_array = np.asarray(self.lengths, dtype=np.float32)
+        return self._lengths_array
+
+    def stats(self, alive):
+        """(live chunks, mean length in terms): what BM25 normalises with."""
+        lengths = self._length_array()[: len(alive)]
+        live = alive[: len(lengths)]
+        doc_count = int(live.sum())
+        return doc_count, (float(lengths[live].mean()) if doc_count else 0.0)
+
     def scores(self, terms, alive, allowed):
         """BM25 scores of every row (0 where no term matches or not allowed)."""
         n = len(alive)
         out = np.zeros(n, dtype=np.float32)
-        if getattr(self, "_lengths_array", None) is None or len(self._lengths_array) != len(self.lengths):
-            self._lengths_array = np.asarray(self.lengths, dtype=np.float32)
-        lengths = self._lengths_array[:n]
+        lengths = self._length_array()[:n]
         live = alive[: len(lengths)]
         doc_count = int(live.sum())
         if doc_count == 0:
@@ -181,6 +236,27 @@ class LocalNamespaceIndex:
         self.alive = np.zeros(0, dtype=bool)
         self.page_rows = {}
         self.lock = threading.RLock()
+        # (from generation, to generation, rows changed, pages re-indexed):
+        # one entry per incremental refresh, newest last; a full reload
+        # starts a new copy (another serial) with an empty log.
+        self.changes = collections.deque(maxlen=256)
+
+    def changed_since(self, generation, limit=5000):
+        """The refreshes after ``generation``, oldest first, as (rows whose
+        content changed, their partners, pages re-indexed); None if this copy
+        cannot say: the log does not reach back so far, or more than
+        ``limit`` rows changed (not worth checking one by one)."""
+        if generation == self.generation:
+            return []
+        steps, found, count = [], False, 0
+        for start, _end, rows, partners, reindexed in self.changes:
+            found = found or start == generation
+            if found:
+                steps.append((rows, partners, reindexed))
+                count += len(rows)
+        if not found or count > limit:
+            return None
+        return steps
 
     @property
     def size(self):
@@ -207,6 +283,60 @@ class LocalNamespaceIndex:
             grown[: len(self.alive)] = self.alive
             self.alive = grown
         self.alive[row] = True
+
+    def changed_rows(self, removed, first_added):
+        """(rows that changed, their partners, pages re-indexed) for one
+        refresh: the rows removed ({page: rows}) and those added from
+        ``first_added`` on. A page is re-indexed whole on every publish, but
+        most of its chunks come back as they were: a removed and an added
+        row of the same page with the same signature (``_signature``) cancel
+        out. A changed row's partner is the row at the same position of the
+        same page on the other side (-1 if none): ``lexically_same`` compares
+        the two."""
+        pages = set(removed)
+        added = {}
+        for row in range(first_added, self.size):
+            pages.add(self.page_ids[row])
+            added.setdefault(self.page_ids[row], []).append(row)
+        changed = {}
+        for page_id in pages:
+            old = {}
+            for row in removed.get(page_id, ()):
+                old.setdefault(self._signature(row), []).append(row)
+            new = []
+            for row in added.get(page_id, ()):
+                same = old.get(self._signature(row))
+                if same:
+                    same.pop()
+                else:
+                    new.append(row)
+            gone = [r for rows in old.values() for r in rows]
+            by_position = {self.rows[r][0]: r for r in gone}
+            for row in new:
+                partner = by_position.pop(self.rows[row][0], -1)
+                changed[row] = partner
+                if partner >= 0:
+                    changed[partner] = row
+            for row in gone:
+                changed.setdefault(row, -1)
+        rows = np.asarray(sorted(changed), dtype=np.int64)
+        return rows, np.asarray([changed[r] for r in rows.tolist()], dtype=np.int64), frozenset(pages)
+
+    def lexically_same(self, row, partner, terms):
+        """Whether ``row`` and ``partner`` score alike for ``terms`` under
+        BM25 and are filtered and counted alike: same length, same count of
+        each term, same ranked metadata. An edit elsewhere in a passage (a
+        date, a name) leaves it so for a query that does not ask for them."""
+        if partner < 0 or self.lexical.lengths[row] != self.lexical.lengths[partner]:
+            return False
+        meta, other = self.rows[row][4], self.rows[partner][4]
+        if any(meta.get(k) != other.get(k) for k in RANKED_METADATA):
+            return False
+        return all(self.lexical.tf(t, row) == self.lexical.tf(t, partner) for t in terms)
+
+    def _signature(self, row):
+        _position, title, heading, text, metadata = self.rows[row]
+        return _signature(title, heading, text, self.vectors.matrix[row].tobytes(), metadata)
 
     def dead_fraction(self):
         return 1 - (int(self.alive[: self.size].sum()) / self.size) if self.size else 0.0
@@ -415,8 +545,11 @@ class LocalSearchBackend(BaseSearchBackend):
             else:
                 fresh, since = index, index.generation
             tombstoned = Tombstone.objects.filter(namespace=namespace, seq__gt=since, seq__lte=generation)
+            removed = {}  # page -> its rows before this refresh
             for page_id in set(tombstoned.values_list("page_id", flat=True)):
+                removed[page_id] = list(fresh.page_rows.get(page_id, ()))
                 fresh.remove_page(page_id)
+            first_added = fresh.size
             rows = (
                 Chunk.objects.filter(namespace=namespace, seq__gt=since, seq__lte=generation)
                 .order_by("page_id", "position")
@@ -432,6 +565,8 @@ class LocalSearchBackend(BaseSearchBackend):
                     page_id, position, title, heading, text,
                     np.frombuffer(bytes(vector), dtype=np.float32), metadata, terms,
                 )
+            if not full:
+                fresh.changes.append((since, generation, *fresh.changed_rows(removed, first_added)))
             fresh.generation, fresh.epoch = generation, epoch
             if full:
                 index.__dict__.update(fresh.__dict__)
@@ -450,11 +585,13 @@ class LocalSearchBackend(BaseSearchBackend):
             allowed = index.allowed(filters) if n else np.zeros(0, dtype=bool)
             lexical_hits, vector_hits = [], []
             matched = np.zeros(n, dtype=bool)
+            probe_terms, probe_vector, floor = (), None, -math.inf
             if mode in ("lexical", "hybrid") and terms and n:
                 scores = index.lexical.scores(terms, index.alive[:n], allowed)
                 hit_mask = scores > 0
                 matched |= hit_mask
                 lexical_hits = [index.hit(r, s) for r, s in index.top(scores, hit_mask, limit)]
+                probe_terms = tuple(dict.fromkeys(terms))
             if mode in ("semantic", "hybrid") and vector is not None and n:
                 scores = index.vectors.scores(vector)
                 top = index.top(scores, allowed, limit)
@@ -462,8 +599,59 @@ class LocalSearchBackend(BaseSearchBackend):
                 for r, s in top:
                     if s >= self.options.min_similarity:
                         matched[r] = True
+                probe_vector = np.array(vector, dtype=np.float32)
+                if len(top) == limit:  # a full list: a newcomer must beat its last
+                    floor = top[-1][1]
             facets, total = index.facets(matched) if with_facets else ({}, 0)
-        return BackendResult(lexical=lexical_hits, vector=vector_hits, facets=facets, total_pages=total)
+            doc_count, avgdl = index.lexical.stats(index.alive[:n])
+        probe = ReuseProbe(probe_terms, probe_vector, floor, doc_count, avgdl) if n else None
+        return BackendResult(lexical=lexical_hits, vector=vector_hits, facets=facets, total_pages=total, reuse=probe)
+
+    def still_valid(self, namespace, then, probe, shown=()):
+        """Whether a result ranked at version ``then`` with ``probe`` would
+        come out the same now. Pages re-indexed since are checked chunk by
+        chunk, old and new: none may hold a query term (it could enter,
+        leave or move in the lexical ranking, the facets or the total) or
+        lie as close to the query vector as the last vector candidate did.
+        Pages that pass both could not have been ranked or counted. Chunks
+        that came back unchanged when their page was re-indexed do not count
+        as changes, unless their page is among those ``shown`` (the result
+        displays its URL, unit and review date, which may have moved).
+
+        What such pages still move are BM25's collection statistics (live
+        chunks, mean length), which scale every lexical score a little; the
+        result is reused while they stay within ``reuse_stats_tolerance``.
+        Lucene's own statistics are looser than that: they count deleted
+        documents until segments merge. A rebuild, another process's copy,
+        or more changes than the log holds: not reused."""
+        if probe is None or not self.options.reuse_stats_tolerance:
+            return False
+        index = self._index(namespace)
+        with index.lock:
+            if (index.serial, index.epoch) != tuple(then[:2]):
+                return False
+            steps = index.changed_since(then[2])
+            if steps is None:
+                return False
+            for rows, partners, reindexed in steps:
+                if not reindexed.isdisjoint(shown):
+                    return False
+                if not len(rows):
+                    continue
+                if probe.vector is not None and float((index.vectors.matrix[rows] @ probe.vector).max()) >= probe.floor:
+                    return False
+                if probe.terms:
+                    touched = index.lexical.rows_holding(probe.terms, rows)
+                    by_row = dict(zip(rows.tolist(), partners.tolist()))
+                    if any(not index.lexically_same(r, by_row[r], probe.terms) for r in touched):
+                        return False
+            n = index.size
+            doc_count, avgdl = index.lexical.stats(index.alive[:n])
+        tolerance = self.options.reuse_stats_tolerance
+        return (
+            abs(doc_count - probe.doc_count) <= tolerance * max(probe.doc_count, 1)
+            and abs(avgdl - probe.avgdl) <= tolerance * max(probe.avgdl, 1e-9)
+        )
 
     def health(self):
         return {"status": "green", "detail": "embedded index in the project database"}
