@@ -82,21 +82,34 @@ class SynonymMap:
         return f"{text} ({'; '.join(extra)})" if extra else text
 
 
-def _matches(word, query_terms):
-    """Whether ``word`` or, for a hyphenated or elided word, one of its parts
-    stems to a query term (splitting only the words that have parts)."""
-    if stem(word) in query_terms:
-        return True
+def _word_stems(word):
+    """The stems ``word`` matches a query by: its own, and for a hyphenated
+    or elided word, each part's (only those words are split)."""
     if "-" in word or "'" in word:
-        return any(stem(p) in query_terms for p in re.split(r"[-']", word) if p)
-    return False
+        return frozenset([stem(word), *(stem(p) for p in re.split(r"[-']", word) if p)])
+    return stem(word)
+
+
+@functools.lru_cache(maxsize=1024)
+def _tokens(text):
+    """(stems, start, end) for each word of a passage. Remembered per text:
+    a popular passage is shown for many different queries, and splitting and
+    stemming it is most of what highlighting costs."""
+    return tuple((_word_stems(w), s, e) for w, s, e in words(text))
+
+
+def _matching_spans(text, query_terms):
+    return [
+        (s, e) for stems, s, e in _tokens(text)
+        if (stems in query_terms if isinstance(stems, str) else not stems.isdisjoint(query_terms))
+    ]
 
 
 def highlight(text, query_terms, max_chars=320):
     """The best window of ``text`` with the words matching ``query_terms``
     (stems) wrapped in MARK_START/MARK_END. Not escaped: see ``render_marked``."""
     query_terms = set(query_terms)
-    spans = [(s, e) for w, s, e in words(text) if _matches(w, query_terms)]
+    spans = _matching_spans(text, query_terms)
     if len(text) <= max_chars:
         start, end = 0, len(text)
     elif spans:

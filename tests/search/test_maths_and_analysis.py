@@ -101,6 +101,28 @@ def test_rendered_snippets_never_contain_raw_markup(text, query):
     assert "<" not in stripped and ">" not in stripped
 
 
+WORDISH = st.text(alphabet=st.sampled_from(list("abcdeilnorstuy-' ’.,É")), max_size=300)
+
+
+@given(WORDISH, WORDISH)
+def test_highlighting_marks_exactly_the_words_whose_stems_or_parts_match(text, query):
+    """The remembered per-passage tokens give the same marks as stemming each
+    word (and each part of a hyphenated or elided one) afresh, every time."""
+    import re
+
+    from search.analysis import stem, words
+
+    terms = set(analyse(query))
+    expected = [
+        (s, e) for w, s, e in words(text)
+        if stem(w) in terms or (("-" in w or "'" in w) and any(stem(p) in terms for p in re.split(r"[-']", w) if p))
+    ]
+    marked = highlight(text, terms, max_chars=10_000)
+    assert marked.count(MARK_START) == len(expected)
+    for _ in range(2):  # the second time from the remembered tokens
+        assert highlight(text, terms, max_chars=10_000) == marked
+
+
 def test_chunks_respect_the_token_budget_and_overlap():
     sentences = [f"Sentence number {i} explains one rule of the procedure." for i in range(60)]
     chunks = chunk_sections([Section("Rules", " ".join(sentences))], max_tokens=60, overlap=15)
