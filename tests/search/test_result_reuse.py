@@ -120,6 +120,17 @@ def test_an_edit_to_other_words_of_a_matching_passage_keeps_the_result_unless_it
     assert not corpus.still_valid(NS, then, first.reuse)
 
 
+def test_a_matching_page_whose_access_changed_is_not_reused(corpus):
+    """Same words, same vector, but no longer public: it leaves the viewer's
+    matches (facets, total), so the result cannot stand."""
+    corpus.index_page(NS, 2, [chunk(2, "harbour dredging budget ledger invoice", -QUERY_VECTOR)])
+    first = ranked(corpus)
+    then = corpus.result_version(NS)
+    corpus.index_page(NS, 2, [chunk(2, "harbour dredging budget ledger invoice", -QUERY_VECTOR, access=["group:7"])])
+    assert not corpus.still_valid(NS, then, first.reuse)
+    assert 2 not in [h.page_id for h in ranked(corpus).lexical]
+
+
 def test_a_deleted_page_that_was_ranked_is_not_reused(corpus):
     first = ranked(corpus)
     then = corpus.result_version(NS)
