@@ -623,7 +623,11 @@ class LocalSearchBackend(BaseSearchBackend):
         result is reused while they stay within ``reuse_stats_tolerance``.
         Lucene's own statistics are looser than that: they count deleted
         documents until segments merge. A rebuild, another process's copy,
-        or more changes than the log holds: not reused."""
+        or more changes than the log holds: not reused.
+
+        Passages of exactly equal score are ordered by row, as Elasticsearch
+        orders them by internal document id; a passage that came back with
+        the same score under a new row may swap places with such a twin."""
         if probe is None or not self.options.reuse_stats_tolerance:
             return False
         index = self._index(namespace)
