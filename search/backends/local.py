@@ -70,12 +70,6 @@ class ReuseProbe:
 RANKED_METADATA = FACET_FIELDS + ("access", "successor_id")
 
 
-def _signature(title, heading, text, vector, metadata):
-    """Everything about a chunk that can move a ranking, a count or a filter."""
-    return (title, heading, text, metadata.get("summary", ""), bytes(vector),
-            repr([metadata.get(k) for k in RANKED_METADATA]))
-
-
 class _Values:
     """value -> rows holding it, with cached numpy arrays."""
 
@@ -190,16 +184,16 @@ class LocalLexicalIndex:
         doc_count = int(live.sum())
         return doc_count, (float(lengths[live].mean()) if doc_count else 0.0)
 
-    def scores(self, terms, alive, allowed):
-        """BM25 scores of every row (0 where no term matches or not allowed)."""
+    def scores(self, terms, alive, allowed, stats=None):
+        """BM25 scores of every row (0 where no term matches or not allowed);
+        ``stats`` is ``self.stats(alive)`` if the caller has it already."""
         n = len(alive)
         out = np.zeros(n, dtype=np.float32)
         lengths = self._length_array()[:n]
-        live = alive[: len(lengths)]
-        doc_count = int(live.sum())
+        doc_count, avgdl = stats or self.stats(alive)
         if doc_count == 0:
             return out
-        avgdl = float(lengths[live].mean()) or 1.0
+        avgdl = avgdl or 1.0
         for term in dict.fromkeys(terms):
             rows, tfs = self._posting(term)
             if not len(rows):
@@ -335,8 +329,10 @@ class LocalNamespaceIndex:
         return all(self.lexical.tf(t, row) == self.lexical.tf(t, partner) for t in terms)
 
     def _signature(self, row):
+        """Everything about a chunk that can move a ranking, a count or a filter."""
         _position, title, heading, text, metadata = self.rows[row]
-        return _signature(title, heading, text, self.vectors.matrix[row].tobytes(), metadata)
+        return (title, heading, text, metadata.get("summary", ""), self.vectors.matrix[row].tobytes(),
+                repr([metadata.get(k) for k in RANKED_METADATA]))
 
     def dead_fraction(self):
         return 1 - (int(self.alive[: self.size].sum()) / self.size) if self.size else 0.0
@@ -586,8 +582,9 @@ class LocalSearchBackend(BaseSearchBackend):
             lexical_hits, vector_hits = [], []
             matched = np.zeros(n, dtype=bool)
             probe_terms, probe_vector, floor = (), None, -math.inf
+            stats = index.lexical.stats(index.alive[:n])  # for BM25 and for the probe
             if mode in ("lexical", "hybrid") and terms and n:
-                scores = index.lexical.scores(terms, index.alive[:n], allowed)
+                scores = index.lexical.scores(terms, index.alive[:n], allowed, stats)
                 hit_mask = scores > 0
                 matched |= hit_mask
                 lexical_hits = [index.hit(r, s) for r, s in index.top(scores, hit_mask, limit)]
@@ -603,8 +600,7 @@ class LocalSearchBackend(BaseSearchBackend):
                 if len(top) == limit:  # a full list: a newcomer must beat its last
                     floor = top[-1][1]
             facets, total = index.facets(matched) if with_facets else ({}, 0)
-            doc_count, avgdl = index.lexical.stats(index.alive[:n])
-        probe = ReuseProbe(probe_terms, probe_vector, floor, doc_count, avgdl) if n else None
+        probe = ReuseProbe(probe_terms, probe_vector, floor, *stats) if n else None
         return BackendResult(lexical=lexical_hits, vector=vector_hits, facets=facets, total_pages=total, reuse=probe)
 
     def still_valid(self, namespace, then, probe, shown=()):
