@@ -120,8 +120,8 @@ def site_epoch():
 class EpochMemo:
     """Values a process remembers while the site epoch stays the same: at
     most ``limit`` of them, all forgotten when the epoch moves. Used for the
-    Wagtail site by host (middleware.py) and "Learn this" links by page
-    (search/views.py); read ``site_epoch()`` first, and pass what it gave."""
+    Wagtail site by host (middleware.py) and which training modules teach
+    which page (training/teaching.py); read ``site_epoch()`` first, and pass what it gave."""
 
     def __init__(self, limit):
         self.limit = limit

@@ -8,7 +8,6 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
 from knowledge.access import user_can_view_page
-from knowledge.fragments import EpochMemo, site_epoch
 from knowledge.freshness import Freshness
 
 from . import analytics
@@ -78,34 +77,18 @@ def _facet(param, field, counts, labels, active):
             "more": len(values) - len(shown)}
 
 
-LEARN_MEMO_PAGES = 20_000
-_learn_memo = EpochMemo(LEARN_MEMO_PAGES)
-
-
 def _module_url(slug):
     return reverse("training:module", args=[slug])
 
 
 def _learn_links(page_ids):
-    """Training modules that teach each result's page ("Learn this"), batched,
-    and remembered per process until the site epoch moves (any change to
-    curricula, modules, activities or competences moves it: see
-    knowledge/fragments.py). A cache that cannot be reached means no memo."""
+    """Training modules that teach each result's page ("Learn this"), two at
+    most, from the map each process keeps per site epoch (training/teaching.py)."""
     try:
-        from training.templatetags.training_tags import modules_teaching_many
+        from training.teaching import modules_teaching_pages
     except ImportError:  # training not installed
         return {}
-    epoch = site_epoch()
-    if epoch is None:
-        return modules_teaching_many(page_ids)
-    known = _learn_memo.get_many(epoch, page_ids)
-    missing = [pk for pk in page_ids if pk not in known]
-    if missing:
-        found = modules_teaching_many(missing)
-        found = {pk: found.get(pk, []) for pk in missing}
-        _learn_memo.put_many(epoch, found)
-        known.update(found)
-    return known
+    return modules_teaching_pages(page_ids, 2)
 
 
 def _error(message, field=None, status=400):

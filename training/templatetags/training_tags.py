@@ -7,7 +7,8 @@ register = template.Library()
 
 
 def modules_teaching(page, limit=5):
-    """Live modules that use the page in an activity or develop a competence
+    """The rule as one query (training/teaching.py answers it from a map).
+    Live modules that use the page in an activity or develop a competence
     the page is tagged with; modules using the page directly come first."""
     from ..models import Module
 
@@ -27,11 +28,15 @@ def modules_teaching(page, limit=5):
 
 @register.inclusion_tag("training/includes/learn_this.html")
 def learn_this(page, limit=5):
-    return {"modules": modules_teaching(page, limit), "page": page}
+    from ..teaching import modules_teaching_pages
+
+    modules = modules_teaching_pages([page.pk], limit)[page.pk] if getattr(page, "pk", None) else []
+    return {"modules": modules, "page": page}
 
 
 def modules_teaching_many(page_ids, limit=2):
-    """{page_id: [modules]} for many pages in two queries (search results)."""
+    """{page_id: [modules]} for many pages in three queries: what
+    training/teaching.py does when the cache, and so its map, is down."""
     from ..models import Activity, Module, PageCompetence
 
     page_ids = list(page_ids)

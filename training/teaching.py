@@ -1,0 +1,87 @@
+"""Which live training modules teach which knowledge page ("Learn this").
+
+A module teaches a page when one of its activities uses the page, or when it
+develops a competence the page is tagged with; modules whose curriculum is
+unpublished are left out, and modules using the page directly come first,
+then by title. ``modules_teaching`` in ``templatetags/training_tags.py``
+states the rule as one query per page; this module answers it for any page
+from a map of every link, built with three queries and kept by each process
+until the site epoch moves (``knowledge/fragments.py``): every save or
+delete of a curriculum, module, module competence, activity or page
+competence moves it (``knowledge/signal_handlers.py``).
+
+Links are few beside pages (a curriculum links a handful of pages per
+module), so the map stays small where the page count is large; search
+results, which often come from pages no module mentions, then cost nothing.
+When the epoch cannot be read (cache down) callers ask the database per
+page, as before the map.
+"""
+
+import threading
+
+from django.db.models import Q
+
+from knowledge.fragments import EpochMemo, site_epoch
+
+_memo = EpochMemo(1)
+_build_lock = threading.Lock()
+
+
+class TeachingMap:
+    def __init__(self, direct, tagged, modules):
+        self._direct = direct  # page id -> module ids used by an activity on it
+        self._tagged = tagged  # page id -> module ids developing a competence it is tagged with
+        self._modules = modules  # module id -> live Module (with its curriculum)
+
+    @classmethod
+    def build(cls):
+        from .models import Activity, Module, PageCompetence
+
+        direct, tagged = {}, {}
+        for page_id, module_id in Activity.objects.filter(page__isnull=False).values_list("page_id", "module_id"):
+            direct.setdefault(page_id, []).append(module_id)
+        for page_id, module_id in PageCompetence.objects.filter(
+            competence__developed_by__isnull=False
+        ).values_list("page_id", "competence__developed_by__module_id"):
+            tagged.setdefault(page_id, []).append(module_id)
+        modules = {
+            m.pk: m
+            for m in Module.objects.filter(Q(curriculum__isnull=True) | Q(curriculum__live=True)).select_related("curriculum")
+        }
+        return cls(direct, tagged, modules)
+
+    def modules_for(self, page_id, limit):
+        direct = self._direct.get(page_id, ())
+        if not direct and page_id not in self._tagged:
+            return []
+        uses = set(direct)
+        ids = dict.fromkeys([*direct, *self._tagged.get(page_id, ())])
+        found = sorted((self._modules[i] for i in ids if i in self._modules), key=lambda m: (m.pk not in uses, m.title))
+        return found[:limit]
+
+
+def teaching_map():
+    """The map for the current site epoch, or None if the epoch cannot be
+    read (then nothing may be remembered)."""
+    epoch = site_epoch()
+    if epoch is None:
+        return None
+    found = _memo.get_many(epoch, ["map"])
+    if "map" in found:
+        return found["map"]
+    with _build_lock:  # one build per process when many requests arrive at once
+        found = _memo.get_many(epoch, ["map"])
+        if "map" not in found:
+            found = {"map": TeachingMap.build()}
+            _memo.put_many(epoch, found)
+    return found["map"]
+
+
+def modules_teaching_pages(page_ids, limit):
+    """{page_id: [live modules teaching it]} for search results and pages."""
+    links = teaching_map()
+    if links is None:
+        from .templatetags.training_tags import modules_teaching_many
+
+        return modules_teaching_many(page_ids, limit)
+    return {pk: links.modules_for(pk, limit) for pk in page_ids}
