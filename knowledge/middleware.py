@@ -20,7 +20,7 @@ _sites = fragments.EpochMemo(MAX_HOSTS)
 
 
 def site_for(request):
-    epoch = fragments.site_epoch()
+    epoch = request._km_site_epoch = fragments.site_epoch()  # HomePage.route reads it too
     if epoch is None:
         return None
     key = (request.get_host(), request.get_port())

@@ -31,9 +31,12 @@ def on_move(sender, instance, **kwargs):
 @receiver(post_delete, sender=PageViewRestriction)
 def on_restriction_change(sender, instance, **kwargs):
     """Deferred to commit: a restriction deleted along with its page must not
-    recreate tokens for a page that is about to disappear."""
+    recreate tokens for a page that is about to disappear. The site epoch
+    moves at once, tokens changed or not: processes remember every
+    restriction under it (serving.py)."""
     from wagtail.models import Page
 
+    fragments.site_changed()
     page_id = instance.page_id
 
     def refresh():

@@ -17,6 +17,7 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
+from ..serving import ViewRestrictionMemoMixin
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
            "add_months"]
@@ -58,7 +59,7 @@ class KnowledgePageForm(WagtailAdminPageForm):
         return cleaned
 
 
-class KnowledgePage(Page):
+class KnowledgePage(ViewRestrictionMemoMixin, Page):
     """Metadata shared by policies, procedures and lessons learned."""
 
     default_review_interval_months = 12

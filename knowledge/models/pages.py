@@ -15,8 +15,10 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
+from .. import fragments
 from ..access import viewable_pages
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
+from ..serving import ViewRestrictionMemoMixin
 from .base import KnowledgePage
 from .taxonomy import Topic
 
@@ -40,7 +42,7 @@ def visible_knowledge(request):
     return viewable_pages(KnowledgePage.objects.live(), request.user)
 
 
-class HomePage(RoutablePageMixin, Page):
+class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
     """The front door: a search box first, then what changed and where to
     look. At /freshness/ it shows the organisation's freshness figures."""
 
@@ -67,15 +69,22 @@ class HomePage(RoutablePageMixin, Page):
 
     def route(self, request, path_components):
         """Find a page below the home page by its full URL path in one query
-        (Wagtail walks the tree, two queries a level). Anything else, such as
-        a section's own routes (/policies/in-force/), goes Wagtail's way; view
-        restrictions are checked on serving either way."""
+        (Wagtail walks the tree, two queries a level; see serving.py).
+        Anything else, such as a section's own routes (/policies/in-force/),
+        goes Wagtail's way. The page found carries its view restrictions,
+        which Wagtail checks on serving either way."""
+        from .. import serving
+
+        result = None
         if len(path_components) > 1:
-            url_path = f"{self.url_path}{'/'.join(path_components)}/"
-            page = Page.objects.filter(url_path=url_path, path__startswith=self.path).first()
+            page = serving.page_at(f"{self.url_path}{'/'.join(path_components)}/", self.path)
             if page is not None:
-                return page.specific.route(request, [])
-        return super().route(request, path_components)
+                result = page.route(request, [])
+        if result is None:
+            result = super().route(request, path_components)
+        epoch = getattr(request, "_km_site_epoch", None)
+        serving.remember_restrictions(result.page, fragments.site_epoch() if epoch is None else epoch)
+        return result
 
     @path("freshness/")
     def freshness(self, request):
@@ -85,7 +94,7 @@ class HomePage(RoutablePageMixin, Page):
         return TemplateResponse(request, "knowledge/freshness_figures.html", context)
 
 
-class SectionIndexPage(RoutablePageMixin, Page):
+class SectionIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
     """A section (Policies, Procedures, Lessons learned) listing its pages.
     A section holding policies answers /in-force/?date=YYYY-MM-DD."""
 
@@ -127,7 +136,7 @@ class SectionIndexPage(RoutablePageMixin, Page):
         return TemplateResponse(request, "knowledge/policies_in_force.html", context)
 
 
-class TopicIndexPage(RoutablePageMixin, Page):
+class TopicIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
     """Lists every topic, and at /<topic-slug>/ the pages on that topic."""
 
     introduction = models.TextField(blank=True)
