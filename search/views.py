@@ -1,7 +1,11 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
+import collections
+import threading
+
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
+from django.template.loader import render_to_string
 from django.urls import reverse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
@@ -45,11 +49,11 @@ def search_page(request):
             result.freshness_label = Freshness.LABELS.get(result.freshness, result.freshness)
             result.learn_links = [(_module_url(m.slug), m.title) for m in learn.get(result.page_id, [])]
         context["response"] = response
-        context["facets"] = [
+        context["facets_html"] = _facets_html([
             _facet(param, field, response.facets.get(field, {}), labels.get(field, {}),
                    search_request.filters.get(field, []))
             for param, field in FACETS
-        ]
+        ])
         params = request.GET.copy()
         params.pop("page", None)
         context["base_query"] = params.urlencode()
@@ -75,6 +79,30 @@ def _facet(param, field, counts, labels, active):
     shown = [v for i, v in enumerate(values) if i < FACET_VALUES_SHOWN or v["active"]]
     return {"param": param, "field": field, "label": FACET_LABELS[param], "values": shown,
             "more": len(values) - len(shown)}
+
+
+FACETS_HTML_MEMO = 512
+_facets_memo = collections.OrderedDict()
+_facets_lock = threading.Lock()
+
+
+def _facets_html(facets):
+    """The filters column: a pure function of ``facets`` (values, labels,
+    counts, ticks), rendered once per distinct input and remembered per
+    process; repeated searches share it. About half of the search page's
+    template work when rendered each time (a node per value, per field)."""
+    key = repr(facets)
+    with _facets_lock:
+        html = _facets_memo.get(key)
+        if html is not None:
+            _facets_memo.move_to_end(key)
+            return html
+    html = render_to_string("search/includes/facets.html", {"facets": facets})
+    with _facets_lock:
+        _facets_memo[key] = html
+        while len(_facets_memo) > FACETS_HTML_MEMO:
+            _facets_memo.popitem(last=False)
+    return html
 
 
 def _module_url(slug):

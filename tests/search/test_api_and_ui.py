@@ -189,3 +189,30 @@ def test_result_as_dict_matches_the_dataclass_and_copies_what_is_mutable():
     d["topics"].append("x")
     d["successor"]["title"] = "changed"
     assert r.topics == ["budget"] and r.successor["title"] == "U"
+
+
+def test_the_filters_column_is_rendered_once_per_input_and_follows_labels_and_ticks(client, content, monkeypatch):
+    """The facets markup is remembered by everything it shows: the same
+    search shows the same column without rendering it, while a renamed topic
+    (after the labels' minute in the cache), a ticked filter or other counts
+    render it afresh; a label is escaped like any text."""
+    from django.core.cache import cache
+
+    from knowledge.models import Topic
+    from search import views
+
+    views._facets_memo.clear()
+    renders = []
+    real = views.render_to_string
+    monkeypatch.setattr(views, "render_to_string", lambda *a, **k: renders.append(a[0]) or real(*a, **k))
+    first = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    again = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    assert renders == ["search/includes/facets.html"]
+    column = first[first.index('<aside class="facets"'):first.index("</aside>")]
+    assert column in again and 'value="procurement"' in column and "Procurement" in column
+    Topic.objects.filter(slug="procurement").update(name='Buying <b>"things"</b>')
+    cache.delete("kmsearch:facet-labels")
+    renamed = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    assert "Buying &lt;b&gt;&quot;things&quot;&lt;/b&gt;" in renamed and "<b>" not in renamed
+    ticked = client.get("/search/", {"q": "gift", "mode": "lexical", "topic": "procurement"}).content.decode()
+    assert 'value="procurement" checked' in ticked and len(renders) == 3
