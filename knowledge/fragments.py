@@ -126,6 +126,7 @@ class EpochMemo:
     def __init__(self, limit):
         self.limit = limit
         self._lock = threading.Lock()
+        self._build_lock = threading.Lock()  # apart: building may query the database
         self._epoch, self._items = None, {}
 
     def get_many(self, epoch, keys):
@@ -139,6 +140,18 @@ class EpochMemo:
             if epoch != self._epoch or len(self._items) + len(items) > self.limit:
                 self._epoch, self._items = epoch, {}
             self._items.update(items)
+
+    def get_or_build(self, epoch, key, build):
+        """The value under ``key`` for ``epoch``, made by ``build()`` if
+        missing: once per process, however many requests ask at once."""
+        found = self.get_many(epoch, [key])
+        if key not in found:
+            with self._build_lock:
+                found = self.get_many(epoch, [key])
+                if key not in found:
+                    found = {key: build()}
+                    self.put_many(epoch, found)
+        return found[key]
 
 
 def _bump(keys):

@@ -34,21 +34,23 @@ other caller of ``get_view_restrictions`` (the admin's privacy dialog,
 ``access.compile_tokens``) gets Wagtail's query.
 """
 
-import threading
-
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from wagtail.models import Page, PageViewRestriction
 
+from search.lru import LRUCache
+
 from . import fragments
 
 MAX_ROUTES = 20_000
-STEPLEN = Page.steplen
 
-_routes = {}
-_routes_lock = threading.Lock()
+_routes = LRUCache(MAX_ROUTES)
 _restrictions = fragments.EpochMemo(1)
-_build_lock = threading.Lock()
+
+
+def ancestor_paths(path):
+    """The tree paths of the page at ``path`` and of its ancestors."""
+    return [path[:end] for end in range(Page.steplen, len(path) + 1, Page.steplen)]
 
 
 # --- routes ---------------------------------------------------------------------
@@ -62,23 +64,18 @@ def page_at(url_path, root_path):
         page = model._default_manager.filter(pk=pk).first() if model is not None else None
         if page is not None and page.url_path == url_path and page.path.startswith(root_path):
             return page
-        with _routes_lock:
-            _routes.pop(url_path, None)
+        _routes.discard(url_path)
     found = Page.objects.filter(url_path=url_path, path__startswith=root_path).first()
     if found is None:
         return None
     page = found.specific
-    if isinstance(page, Page) and type(page) is not Page:  # a page type still in the code
-        with _routes_lock:
-            if len(_routes) >= MAX_ROUTES:
-                _routes.clear()
-            _routes[url_path] = (page.content_type_id, page.pk)
+    if type(page) is not Page:  # a page type still in the code
+        _routes.put(url_path, (page.content_type_id, page.pk))
     return page
 
 
 def forget_routes():
-    with _routes_lock:
-        _routes.clear()
+    _routes.clear()
 
 
 # --- view restrictions ----------------------------------------------------------
@@ -96,10 +93,7 @@ class RestrictionMap:
         return cls(by_path, has_aliases)
 
     def for_path(self, path):
-        found = []
-        for end in range(STEPLEN, len(path) + 1, STEPLEN):
-            found.extend(self.by_path.get(path[:end], ()))
-        return found
+        return [r for ancestor in ancestor_paths(path) for r in self.by_path.get(ancestor, ())]
 
 
 def in_transaction():
@@ -115,25 +109,19 @@ def restriction_map(epoch):
     """The map for ``epoch``, or None where it must not be used."""
     if epoch is None or in_transaction():
         return None
-    found = _restrictions.get_many(epoch, ["map"])
-    if "map" not in found:
-        with _build_lock:
-            found = _restrictions.get_many(epoch, ["map"])
-            if "map" not in found:
-                found = {"map": RestrictionMap.build()}
-                _restrictions.put_many(epoch, found)
-    links = found["map"]
+    links = _restrictions.get_or_build(epoch, "map", RestrictionMap.build)
     return None if links.has_aliases else links
 
 
 def remember_restrictions(page, epoch):
     """Attach to ``page`` (about to be served) the view restrictions that
-    apply to it, from the map, for ``ViewRestrictionMemoMixin``."""
-    if page is None:
-        return
-    links = restriction_map(epoch)
-    if links is not None:
-        page._km_view_restrictions = links.for_path(page.path)
+    apply to it, from the map, for ``ViewRestrictionMemoMixin``; or None,
+    so that Wagtail queries, where the map must not be used. Always set: the
+    home page object is kept per process with its site (middleware.py), and
+    must not carry what an earlier request attached into this one."""
+    if page is not None:
+        links = restriction_map(epoch)
+        page._km_view_restrictions = None if links is None else links.for_path(page.path)
 
 
 class ViewRestrictionMemoMixin:
@@ -146,8 +134,7 @@ class ViewRestrictionMemoMixin:
         remembered = self.__dict__.get("_km_view_restrictions")
         if remembered is None:
             return super().get_view_restrictions()
-        ancestors = [self.path[:end] for end in range(STEPLEN, len(self.path) + 1, STEPLEN)]
-        restrictions = PageViewRestriction.objects.filter(page__path__in=ancestors)
+        restrictions = PageViewRestriction.objects.filter(page__path__in=ancestor_paths(self.path))
         restrictions._result_cache = list(remembered)
         restrictions._prefetch_done = True
         return restrictions

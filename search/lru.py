@@ -26,6 +26,10 @@ class LRUCache:
             while len(self.items) > self.size:
                 self.items.popitem(last=False)
 
+    def discard(self, key):
+        with self.lock:
+            self.items.pop(key, None)
+
     def clear(self):
         with self.lock:
             self.items.clear()

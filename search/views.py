@@ -1,8 +1,5 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
-import collections
-import threading
-
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.template.loader import render_to_string
@@ -15,6 +12,7 @@ from knowledge.access import user_can_view_page
 from knowledge.freshness import Freshness
 
 from . import analytics
+from .lru import LRUCache
 from .openapi import schema
 from .service import SearchError, SearchService, facet_labels, parse_request
 
@@ -82,8 +80,7 @@ def _facet(param, field, counts, labels, active):
 
 
 FACETS_HTML_MEMO = 512
-_facets_memo = collections.OrderedDict()
-_facets_lock = threading.Lock()
+_facets_memo = LRUCache(FACETS_HTML_MEMO)
 
 
 def _facets_html(facets):
@@ -92,16 +89,10 @@ def _facets_html(facets):
     process; repeated searches share it. About half of the search page's
     template work when rendered each time (a node per value, per field)."""
     key = repr(facets)
-    with _facets_lock:
-        html = _facets_memo.get(key)
-        if html is not None:
-            _facets_memo.move_to_end(key)
-            return html
-    html = render_to_string("search/includes/facets.html", {"facets": facets})
-    with _facets_lock:
-        _facets_memo[key] = html
-        while len(_facets_memo) > FACETS_HTML_MEMO:
-            _facets_memo.popitem(last=False)
+    html = _facets_memo.get(key)
+    if html is None:
+        html = render_to_string("search/includes/facets.html", {"facets": facets})
+        _facets_memo.put(key, html)
     return html
 
 

@@ -3,8 +3,8 @@
 A module teaches a page when one of its activities uses the page, or when it
 develops a competence the page is tagged with; modules whose curriculum is
 unpublished are left out, and modules using the page directly come first,
-then by title. ``modules_teaching`` in ``templatetags/training_tags.py``
-states the rule as one query per page; this module answers it for any page
+then by title. ``tests/training/reference.py`` states the rule as one
+query per page, and the tests hold this module to it; it answers for any page
 from a map of every link, built with three queries and kept by each process
 until the site epoch moves (``knowledge/fragments.py``): every save or
 delete of a curriculum, module, module competence, activity or page
@@ -17,14 +17,11 @@ When the epoch cannot be read (cache down) callers ask the database per
 page, as before the map.
 """
 
-import threading
-
 from django.db.models import Q
 
 from knowledge.fragments import EpochMemo, site_epoch
 
 _memo = EpochMemo(1)
-_build_lock = threading.Lock()
 
 
 class TeachingMap:
@@ -66,15 +63,7 @@ def teaching_map():
     epoch = site_epoch()
     if epoch is None:
         return None
-    found = _memo.get_many(epoch, ["map"])
-    if "map" in found:
-        return found["map"]
-    with _build_lock:  # one build per process when many requests arrive at once
-        found = _memo.get_many(epoch, ["map"])
-        if "map" not in found:
-            found = {"map": TeachingMap.build()}
-            _memo.put_many(epoch, found)
-    return found["map"]
+    return _memo.get_or_build(epoch, "map", TeachingMap.build)
 
 
 def modules_teaching_pages(page_ids, limit):

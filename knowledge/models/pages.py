@@ -82,8 +82,9 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
                 result = page.route(request, [])
         if result is None:
             result = super().route(request, path_components)
-        epoch = getattr(request, "_km_site_epoch", None)
-        serving.remember_restrictions(result.page, fragments.site_epoch() if epoch is None else epoch)
+        # the epoch the site lookup read (None if the cache was down: not asked twice)
+        epoch = request._km_site_epoch if hasattr(request, "_km_site_epoch") else fragments.site_epoch()
+        serving.remember_restrictions(result.page, epoch)
         return result
 
     @path("freshness/")

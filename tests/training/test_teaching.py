@@ -1,5 +1,5 @@
 """The map of which modules teach which page (training/teaching.py) against
-the rule stated as one query per page (training_tags.modules_teaching)."""
+the rule stated as one query per page (tests/training/reference.py)."""
 
 import pytest
 from django.db import connection
@@ -7,9 +7,9 @@ from django.test.utils import CaptureQueriesContext
 
 from tests import factories as kf
 from tests.training import factories as tf
+from tests.training.reference import modules_teaching
 from training.models import PageCompetence
 from training.teaching import modules_teaching_pages, teaching_map
-from training.templatetags.training_tags import modules_teaching
 
 pytestmark = pytest.mark.django_db
 

@@ -155,7 +155,9 @@ def test_search_results_offer_learn_this_links(client, django_capture_on_commit_
     """A search result whose page a module uses links to that module."""
     from tests import factories as kf
     from tests.training import factories as tf
-    from training.templatetags.training_tags import modules_teaching, modules_teaching_many
+    from training.templatetags.training_tags import modules_teaching_many
+
+    from .reference import modules_teaching
 
     with django_capture_on_commit_callbacks(execute=True):
         page = kf.policy("Archive transfer policy", body="Transfer files to the national archive after 20 years.")
