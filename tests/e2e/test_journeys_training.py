@@ -81,10 +81,14 @@ def test_hr_assigns_a_curriculum_and_the_learner_progresses(new_page, stack):
     hr.get_by_label("Assign to").select_option(label="An organisation unit")
     choose_in_modal(hr, "Choose organisation unit", unit_name, search=unit_name)
     hr.get_by_role("textbox", name="Due date").fill(due.isoformat())
-    # The due date's picker stays open until a click elsewhere, and once
-    # took the Save click in CI: click into the next field, and wait for it.
+    # The date picker opens 100 ms after its field takes focus (a timer of
+    # its own), so a click elsewhere within those 100 ms closes nothing and
+    # it opens afterwards, over the Save button. Wait for it to open, then
+    # leave the field, which closes it.
+    picker = hr.locator(".xdsoft_datetimepicker:visible")
+    expect(picker).to_have_count(1)
     hr.get_by_role("textbox", name="Note").click()
-    expect(hr.locator(".xdsoft_datetimepicker:visible")).to_have_count(0)
+    expect(picker).to_have_count(0)
     hr.get_by_role("textbox", name="Note").fill("End-to-end test: records training")
     hr.get_by_role("button", name="Save", exact=True).click()
     hr.wait_for_load_state("load")
