@@ -1,4 +1,5 @@
-"""Load test: concurrent users searching and browsing against gunicorn, with
+"""Load test: concurrent users searching and browsing against the production
+web server (``python -m kmsite.server``: Granian, 2 workers x 4 threads), with
 a real worker indexing edits at the same time. Loopback only, bounded in
 time and requests, stops by itself.
 
@@ -8,7 +9,9 @@ time and requests, stops by itself.
 Set-up (in a scratch directory): migrate, load the demo content, add
 --extra-chunks synthetic indexed passages (standing in for 10k extra pages of
 guidance: vectors derived from real-model embeddings, as in bench/search.py),
-start gunicorn (2 workers x 4 threads) and a Celery worker with beat.
+start the web server and a Celery worker with beat. ``--server gunicorn``
+runs the same test against gunicorn (gthread, as this project used before)
+for comparison, where gunicorn is installed.
 
 Users are civil servants, each logged in with a session of their own
 (--anonymous: visitors without one). Mix: 70% searches (half HTML, half
@@ -96,7 +99,7 @@ def cpu_seconds_by_component(roots):
 
 
 def wait_settled(roots, timeout=180, quiet=0.15):
-    """Wait until the server processes have finished starting: gunicorn
+    """Wait until the server processes have finished starting: the server
     answers as soon as its first worker is warm, while the other worker and
     the Celery worker may still be loading the model and the index (some
     15 s of CPU each here). Settled: two seconds in a row in which they used
@@ -121,8 +124,10 @@ def main():
     parser.add_argument("--rate", type=float, default=100.0, help="searches/s offered; 0 = flat out")
     parser.add_argument("--unique-share", type=float, default=0.25, help="share of searches never asked before")
     parser.add_argument("--anonymous", action="store_true", help="visitors without a login")
-    parser.add_argument("--workers", type=int, default=2, help="gunicorn worker processes")
-    parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
+    parser.add_argument("--workers", type=int, default=2, help="web server worker processes")
+    parser.add_argument("--threads", type=int, default=4, help="Python threads per worker")
+    parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian",
+                        help="granian: python -m kmsite.server (production); gunicorn: for comparison")
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
     args = parser.parse_args()
 
@@ -162,17 +167,23 @@ def main():
 
     port = free_port()
     env = os.environ.copy()
-    web = subprocess.Popen([sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-c", "kmsite/gunicorn.conf.py",
-                            "-b", f"127.0.0.1:{port}", "--workers", str(args.workers), "--threads", str(args.threads), "--access-logfile", "/dev/null"],
-                           cwd=ROOT, env={**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"},
+    web_env = {**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"}
+    if args.server == "gunicorn":  # the same application, warmed in each worker, one math thread
+        command = ["-m", "gunicorn", "kmsite.server:create_application()", "-b", f"127.0.0.1:{port}",
+                   "--workers", str(args.workers), "--threads", str(args.threads), "--access-logfile", "/dev/null"]
+        web_env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    else:
+        command = ["-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
+                   "--threads", str(args.threads)]
+    web = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=web_env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
                                "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_http(port):
-            raise SystemExit("gunicorn did not start")
-        roots = {"gunicorn": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
+            raise SystemExit("the web server did not start")
+        roots = {"web server": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
         settle = wait_settled(roots)  # both web workers and the Celery worker warm (model, index)
         cpu_before = cpu_seconds_by_component(roots)
         results = run_load(port, args)
@@ -293,7 +304,7 @@ def run_load(port, args):
             else:
                 kind, path = "page", rng.choice(page_urls)
             # A connection per request, as a reverse proxy in front of
-            # gunicorn opens by default: with kept-alive connections each
+            # the server opens by default: with kept-alive connections each
             # user would stay on the worker process that accepted it first.
             t0 = time.perf_counter()
             try:
@@ -348,7 +359,7 @@ def run_load(port, args):
     return {
         "users": args.users,
         "logged_in": not args.anonymous,
-        "gunicorn": f"{args.workers} workers x {args.threads} threads",
+        "web_server": f"{args.server}, {args.workers} workers x {args.threads} threads",
         "offered_searches_per_s": args.rate or "flat out",
         "unique_share": args.unique_share,
         "seconds": round(duration, 1),

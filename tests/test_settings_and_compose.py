@@ -70,6 +70,9 @@ def test_env_example_lists_every_variable_the_settings_read():
     source = "\n".join(p.read_text() for p in (ROOT / "kmsite" / "settings").glob("*.py"))
     read = set(re.findall(r'_checked\("([A-Z_]+)"', source)) | set(re.findall(r'_url\(\s*"([A-Z_]+)"', source))
     read |= set(re.findall(r'env\.\w+\("([A-Z_]+)"', source)) | set(re.findall(r'_bool\("([A-Z_]+)"', source))
+    server = set(re.findall(r'"(WEB_[A-Z_]+)"', (ROOT / "kmsite" / "server.py").read_text()))  # the web server's own
+    assert {"WEB_BIND", "WEB_WORKERS", "WEB_THREADS", "WEB_ACCESS_LOG"} <= server
+    read |= server
     example = (ROOT / ".env.example").read_text()
     listed = set(re.findall(r"^#?\s*([A-Z_]+)=", example, re.M))
     assert read - listed == set()
@@ -88,6 +91,7 @@ def test_compose_file_has_the_production_stack():
         for var in ("DATABASE_URL", "CELERY_BROKER_URL", "REDIS_URL", "SECRET_KEY", "ELASTICSEARCH_URL", "ALLOWED_HOSTS"):
             assert var in env, (name, var)
         assert "depends_on" in services[name]
-    assert "gunicorn" in " ".join(services["web"]["command"]) if isinstance(services["web"]["command"], list) else "gunicorn" in services["web"]["command"]
+    command = services["web"]["command"]
+    assert "-m kmsite.server" in (" ".join(command) if isinstance(command, list) else command)
     for volume in ("pgdata", "esdata", "media"):
         assert volume in compose["volumes"]

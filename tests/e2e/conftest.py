@@ -1,6 +1,7 @@
-"""End-to-end fixtures: the real stack (gunicorn + Celery worker with beat on
-Redis, PostgreSQL in CI) on its own database, loaded with the demo content,
-and Debian's Chromium driven by Playwright. A failing journey saves a
+"""End-to-end fixtures: the real stack (the production web server,
+``python -m kmsite.server``, and a Celery worker with beat on Redis,
+PostgreSQL in CI) on its own database, loaded with the demo content, and
+Debian's Chromium driven by Playwright. A failing journey saves a
 screenshot under tests/e2e/screenshots/."""
 
 import http.client
@@ -74,8 +75,7 @@ def stack(tmp_path_factory):
                        stdout=open(logs / "setup.log", "a"), stderr=subprocess.STDOUT, timeout=900)
     port = _free_port()
     web = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "kmsite.wsgi:application", "-b", f"127.0.0.1:{port}",
-         "--workers", "2", "--threads", "4", "--timeout", "120"],
+        [sys.executable, "-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
         cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT,
     )
     worker = subprocess.Popen(

@@ -1,0 +1,150 @@
+"""The production web server: Granian, serving the Django application.
+
+    python -m kmsite.server [--bind HOST:PORT] [--workers N] [--threads N] [--access-log]
+
+Defaults come from the environment: ``WEB_BIND`` (0.0.0.0:8000),
+``WEB_WORKERS`` (one process per core), ``WEB_THREADS`` (4 per process),
+``WEB_ACCESS_LOG`` (false). A malformed value stops start-up with a message
+naming it.
+
+Granian reads and writes HTTP in Rust, off the interpreter, and hands each
+parsed request to one of a worker's Python threads; a slow client ties up
+no Python thread, so no buffering proxy is needed in front, unlike
+gunicorn's sync workers. On the load benchmark (bench/load.py, same
+database, runs alternating with gunicorn 2 × 4 threads) it served about a
+fifth more searches a second on the same two cores, most of it the HTTP
+handling that gunicorn does in Python (README, "Load").
+
+Each worker process builds the application through ``create_application``:
+Django, then the embedding model, the query encoder and the in-memory index
+(``search.warmup``), before it takes traffic.
+
+Granian starts every request's WSGI environ from a copy of the process
+environment (as ``wsgiref`` does; request values win where both exist,
+granian#878). Left in, that would put the server's secrets (DATABASE_URL,
+keys) into ``request.META``, where error reports and debug pages show it,
+and a variable such as ``HTTP_X_FORWARDED_PROTO`` would look to Django like
+a header every client sent. ``WithoutProcessEnvironment`` takes them out.
+"""
+
+import argparse
+import os
+import sys
+
+#: what the server sets on every request, whatever the process environment
+#: holds: never removed (the request's own value has replaced the copy)
+ALWAYS_SET = frozenset({
+    "REQUEST_METHOD", "SCRIPT_NAME", "PATH_INFO", "QUERY_STRING", "SERVER_NAME", "SERVER_PORT",
+    "SERVER_PROTOCOL", "REMOTE_ADDR", "GATEWAY_INTERFACE", "SERVER_SOFTWARE",
+})
+
+
+class WithoutProcessEnvironment:
+    """WSGI middleware: drop from each request's environ every entry that
+    is the process environment's and not the request's (same name, same
+    value). A header that happens to repeat a process variable's exact value
+    is dropped with it; no variable the project sets is named like one."""
+
+    def __init__(self, app, process_environment=None):
+        self.app = app
+        source = os.environ if process_environment is None else process_environment
+        self.inherited = tuple((k, v) for k, v in source.items() if k not in ALWAYS_SET and not k.startswith("wsgi."))
+
+    def __call__(self, environ, start_response):
+        for key, value in self.inherited:
+            if environ.get(key) == value:
+                del environ[key]
+        return self.app(environ, start_response)
+
+
+def create_application():
+    """Called by granian in each worker process (``factory=True``)."""
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kmsite.settings.production")
+    from kmsite.wsgi import application
+    from search.warmup import warm_up
+
+    warm_up()
+    return WithoutProcessEnvironment(application)
+
+
+def _positive(name, raw):
+    try:
+        value = int(raw)
+    except (TypeError, ValueError):
+        value = 0
+    if value < 1:
+        raise ValueError(f"{name}={raw!r} is not a positive whole number")
+    return value
+
+
+def _bind(name, raw):
+    host, sep, port = str(raw).rpartition(":")
+    if not sep or not host:
+        raise ValueError(f"{name}={raw!r} is not HOST:PORT")
+    port = _positive(name, port)
+    if port > 65535:
+        raise ValueError(f"{name}={raw!r}: the port must be at most 65535")
+    return host.strip("[]"), port
+
+
+def options(argv=None, environ=None):
+    """The server's settings from the command line over the environment,
+    checked; raises SystemExit (status 2) with a message naming the faulty
+    option or variable."""
+    environ = os.environ if environ is None else environ
+    parser = argparse.ArgumentParser(prog="python -m kmsite.server", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--bind", help="HOST:PORT (WEB_BIND, default 0.0.0.0:8000)")
+    parser.add_argument("--workers", help="worker processes (WEB_WORKERS, default: one per core)")
+    parser.add_argument("--threads", help="Python threads per worker (WEB_THREADS, default 4)")
+    parser.add_argument("--access-log", action="store_true", default=None, help="log every request (WEB_ACCESS_LOG)")
+    args = parser.parse_args(argv)
+
+    def pick(flag, variable, default):
+        value = getattr(args, flag)
+        if value is not None:
+            return f"--{flag.replace('_', '-')}", value
+        return variable, environ.get(variable, default)
+
+    try:
+        host, port = _bind(*pick("bind", "WEB_BIND", "0.0.0.0:8000"))
+        workers = _positive(*pick("workers", "WEB_WORKERS", str(os.cpu_count() or 1)))
+        threads = _positive(*pick("threads", "WEB_THREADS", "4"))
+        name, raw = pick("access_log", "WEB_ACCESS_LOG", "false")
+        if isinstance(raw, bool):
+            access_log = raw
+        elif str(raw).strip().lower() in {"1", "true", "yes", "on"}:
+            access_log = True
+        elif str(raw).strip().lower() in {"0", "false", "no", "off", ""}:
+            access_log = False
+        else:
+            raise ValueError(f"{name}={raw!r} is not a boolean (true or false)")
+    except ValueError as exc:
+        parser.error(str(exc))
+    return {"address": host, "port": port, "workers": workers, "blocking_threads": threads, "log_access": access_log}
+
+
+def main(argv=None):
+    settings = options(argv)
+    # One math thread per request for numpy (OpenBLAS) and ONNX/torch
+    # (OpenMP): the process gets its parallelism from concurrent requests,
+    # and a spinning pool per thread would fight the others for the cores.
+    # Set here so that the workers inherit it before they import numpy.
+    for variable in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ.setdefault(variable, "1")
+    from granian import Granian
+    from granian.constants import Interfaces
+
+    Granian(
+        "kmsite.server:create_application",
+        factory=True,
+        interface=Interfaces.WSGI,
+        websockets=False,
+        respawn_failed_workers=True,  # a worker that dies is replaced, as gunicorn's arbiter did
+        workers_kill_timeout=30,  # graceful shutdown: requests in flight get 30 s
+        **settings,
+    ).serve()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

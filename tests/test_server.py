@@ -1,0 +1,157 @@
+"""The production web server (kmsite/server.py): its settings, and that the
+process environment never reaches a request."""
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from kmsite.server import WithoutProcessEnvironment, options
+from tests import conftest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- settings ---------------------------------------------------------------
+
+def test_defaults_come_from_the_environment():
+    got = options([], {"WEB_BIND": "127.0.0.1:9001", "WEB_WORKERS": "3", "WEB_THREADS": "2", "WEB_ACCESS_LOG": "yes"})
+    assert got == {"address": "127.0.0.1", "port": 9001, "workers": 3, "blocking_threads": 2, "log_access": True}
+    plain = options([], {})
+    assert (plain["address"], plain["port"], plain["blocking_threads"], plain["log_access"]) == ("0.0.0.0", 8000, 4, False)
+    assert plain["workers"] == (os.cpu_count() or 1)
+
+
+def test_the_command_line_wins_over_the_environment():
+    got = options(["--bind", "[::1]:8080", "--workers", "1", "--threads", "8", "--access-log"],
+                  {"WEB_BIND": "0.0.0.0:1", "WEB_WORKERS": "9", "WEB_THREADS": "9", "WEB_ACCESS_LOG": "false"})
+    assert got == {"address": "::1", "port": 8080, "workers": 1, "blocking_threads": 8, "log_access": True}
+
+
+@pytest.mark.parametrize("argv, environ, named", [
+    (["--workers", "two"], {}, "--workers='two'"),
+    (["--threads", "0"], {}, "--threads='0'"),
+    ([], {"WEB_WORKERS": "-1"}, "WEB_WORKERS='-1'"),
+    ([], {"WEB_BIND": "8000"}, "WEB_BIND='8000'"),
+    (["--bind", "host:99999"], {}, "at most 65535"),
+    ([], {"WEB_ACCESS_LOG": "ture"}, "WEB_ACCESS_LOG='ture'"),
+])
+def test_a_malformed_setting_stops_start_up_naming_it(argv, environ, named, capsys):
+    with pytest.raises(SystemExit) as stopped:
+        options(argv, environ)
+    assert stopped.value.code == 2
+    assert named in capsys.readouterr().err
+
+
+# --- the process environment ------------------------------------------------
+
+def _call(app, environ):
+    """Pass ``environ`` through ``app``; returns it as the application saw it."""
+    app(environ, lambda status, headers: None)
+    return environ
+
+
+def _inner(environ, start_response):
+    start_response("200 OK", [])
+    return [b""]
+
+
+def test_inherited_entries_are_removed_and_the_requests_own_kept():
+    process = {"DATABASE_URL": "postgres://u:secret@db/govkm", "HTTP_X_FORWARDED_PROTO": "https",
+               "HTTP_COOKIE": "sessionid=stolen", "CONTENT_TYPE": "text/x-process", "REMOTE_ADDR": "10.0.0.9"}
+    app = WithoutProcessEnvironment(_inner, process)
+    # as granian builds it: the process environment, the request's values on top
+    request = {"REQUEST_METHOD": "GET", "PATH_INFO": "/", "REMOTE_ADDR": "127.0.0.1", "HTTP_COOKIE": "sessionid=mine"}
+    environ = _call(app, {**process, **request})
+    assert "DATABASE_URL" not in environ  # a secret, never in request.META
+    assert "HTTP_X_FORWARDED_PROTO" not in environ  # no client sent it
+    assert "CONTENT_TYPE" not in environ
+    assert environ["HTTP_COOKIE"] == "sessionid=mine"  # the request's own header stays
+    assert environ["REMOTE_ADDR"] == "127.0.0.1"
+
+    # a request without a cookie does not get the process's
+    environ = _call(app, {**process, "REQUEST_METHOD": "GET", "PATH_INFO": "/", "REMOTE_ADDR": "127.0.0.1"})
+    assert "HTTP_COOKIE" not in environ
+    # what the server always sets is left alone, even if the process has it too
+    assert environ["REMOTE_ADDR"] == "127.0.0.1"
+
+
+# --- the real server ----------------------------------------------------------
+
+def _free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _get(port, path, headers=None):
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
+    try:
+        conn.request("GET", path, headers=headers or {})
+        response = conn.getresponse()
+        return response.status, response.getheader("Location", ""), response.read()
+    finally:
+        conn.close()
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_the_server_serves_and_a_cookie_in_its_environment_logs_nobody_in(tmp_path, admin_user, settings):
+    """Started as production starts it, the server answers requests, and a
+    session cookie planted in its environment (HTTP_COOKIE, a name granian
+    copies into every request's environ) does not open the admin to a
+    visitor who sent none. Stopped with SIGTERM, it exits cleanly."""
+    from django.contrib.auth import BACKEND_SESSION_KEY, HASH_SESSION_KEY, SESSION_KEY
+    from django.contrib.sessions.backends.cached_db import SessionStore
+
+    def signed_in_cookie():
+        session = SessionStore()
+        session.update({SESSION_KEY: str(admin_user.pk), BACKEND_SESSION_KEY: "django.contrib.auth.backends.ModelBackend",
+                        HASH_SESSION_KEY: admin_user.get_session_auth_hash()})
+        session.create()
+        return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"
+
+    # two sessions of the same administrator: one planted in the server's
+    # environment, one sent by a client (an entry equal to the process's
+    # own value is indistinguishable from it, and is dropped too)
+    planted, own = signed_in_cookie(), signed_in_cookie()
+
+    port = _free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test", "DATABASE_URL": conftest.test_database_url(),
+           "KM_VAR_DIR": str(tmp_path), "HTTP_COOKIE": planted, "WEB_WORKERS": "1", "WEB_THREADS": "2"}
+    log = open(tmp_path / "server.log", "w+")
+    server = subprocess.Popen([sys.executable, "-m", "kmsite.server", "--bind", f"127.0.0.1:{port}"],
+                              cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                status, _, _ = _get(port, "/admin/login/")
+                break
+            except OSError:
+                if server.poll() is not None or time.monotonic() > deadline:
+                    log.seek(0)
+                    pytest.fail("the server did not start:\n" + log.read()[-3000:])
+                time.sleep(0.3)
+        assert status == 200
+
+        status, location, _ = _get(port, "/admin/")  # no cookie sent
+        assert status == 302 and "/admin/login/" in location
+
+        status, location, body = _get(port, "/admin/", {"Cookie": own})  # a session the client holds
+        log.seek(0)
+        assert status == 200 and b"Dashboard" in body, (status, location, log.read()[-2000:])
+
+        server.send_signal(signal.SIGTERM)
+        assert server.wait(40) == 0
+    finally:  # the whole group: a worker outlives a main process that is killed
+        try:
+            os.killpg(server.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        server.wait(10)
