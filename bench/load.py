@@ -171,12 +171,14 @@ def main():
     if args.server == "gunicorn":  # the same application, warmed in each worker, one math thread
         command = ["-m", "gunicorn", "kmsite.server:create_application()", "-b", f"127.0.0.1:{port}",
                    "--workers", str(args.workers), "--threads", str(args.threads), "--access-logfile", "/dev/null"]
-        web_env.update(OMP_NUM_THREADS="1", OPENBLAS_NUM_THREADS="1", MKL_NUM_THREADS="1")
+        from kmsite.server import ONE_MATH_THREAD
+
+        web_env.update(ONE_MATH_THREAD)
     else:
         command = ["-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--threads", str(args.threads)]
     web = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=web_env,
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
                                "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=ROOT, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -198,6 +200,10 @@ def main():
                 p.wait(20)
             except subprocess.TimeoutExpired:
                 p.kill()
+        try:  # any server worker its main process left behind
+            os.killpg(web.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
     results["machine"] = machine()
     results["database"] = "sqlite" if "sqlite" in os.environ["DATABASE_URL"] else "postgresql"
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)

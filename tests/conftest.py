@@ -30,6 +30,26 @@ def service_missing(reason):
     pytest.skip(reason)
 
 
+def free_port():
+    """A TCP port on the loopback that nothing listens on now."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def kill_process_group(proc):
+    """SIGKILL ``proc`` and the rest of its process group (it must have been
+    started with ``start_new_session=True``): the web server's workers
+    outlive a main process that is killed alone."""
+    import signal
+
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:  # the group is gone already
+        pass
+    proc.wait(10)
+
+
 def port_open(host, port, timeout=0.5):
     try:
         with socket.create_connection((host, port), timeout=timeout):

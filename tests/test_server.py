@@ -4,7 +4,6 @@ process environment never reaches a request."""
 import http.client
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from kmsite.environment import read_dotenv
 from kmsite.server import WithoutProcessEnvironment, options
 from tests import conftest
 
@@ -32,6 +32,16 @@ def test_the_command_line_wins_over_the_environment():
     got = options(["--bind", "[::1]:8080", "--workers", "1", "--threads", "8", "--access-log"],
                   {"WEB_BIND": "0.0.0.0:1", "WEB_WORKERS": "9", "WEB_THREADS": "9", "WEB_ACCESS_LOG": "false"})
     assert got == {"address": "::1", "port": 8080, "workers": 1, "blocking_threads": 8, "log_access": True}
+
+
+def test_dot_env_supplies_what_the_environment_does_not_set(tmp_path, monkeypatch):
+    dotenv = tmp_path / ".env"
+    dotenv.write_text("WEB_THREADS=3\nWEB_WORKERS=5\n")
+    monkeypatch.delenv("WEB_THREADS", raising=False)
+    monkeypatch.setenv("WEB_WORKERS", "2")
+    read_dotenv(dotenv)  # as main() does with the project's .env before reading its options
+    got = options([])
+    assert (got["blocking_threads"], got["workers"]) == (3, 2)
 
 
 @pytest.mark.parametrize("argv, environ, named", [
@@ -84,12 +94,6 @@ def test_inherited_entries_are_removed_and_the_requests_own_kept():
 
 # --- the real server ----------------------------------------------------------
 
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def _get(port, path, headers=None):
     conn = http.client.HTTPConnection("127.0.0.1", port, timeout=20)
     try:
@@ -121,7 +125,7 @@ def test_the_server_serves_and_a_cookie_in_its_environment_logs_nobody_in(tmp_pa
     # own value is indistinguishable from it, and is dropped too)
     planted, own = signed_in_cookie(), signed_in_cookie()
 
-    port = _free_port()
+    port = conftest.free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test", "DATABASE_URL": conftest.test_database_url(),
            "KM_VAR_DIR": str(tmp_path), "HTTP_COOKIE": planted, "WEB_WORKERS": "1", "WEB_THREADS": "2"}
     log = open(tmp_path / "server.log", "w+")
@@ -149,9 +153,5 @@ def test_the_server_serves_and_a_cookie_in_its_environment_logs_nobody_in(tmp_pa
 
         server.send_signal(signal.SIGTERM)
         assert server.wait(40) == 0
-    finally:  # the whole group: a worker outlives a main process that is killed
-        try:
-            os.killpg(server.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        server.wait(10)
+    finally:
+        conftest.kill_process_group(server)

@@ -11,12 +11,14 @@ import environ
 from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
+from kmsite.environment import parse_bool, read_dotenv
+
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PROJECT_DIR.parent
 VAR_DIR = Path(environ.Env().str("KM_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
-environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
+read_dotenv(BASE_DIR / ".env")
 
 
 def _checked(name, reader, *args, **kwargs):
@@ -31,23 +33,15 @@ def _checked(name, reader, *args, **kwargs):
         ) from exc
 
 
-TRUE_VALUES = {"1", "true", "yes", "on"}
-FALSE_VALUES = {"0", "false", "no", "off", ""}
-
-
 def _bool(name, default=False):
     """Strict boolean: a typo such as DEBUG=ture is an error, not False."""
     raw = env.str(name, default=None)
     if raw is None:
         return default
-    value = raw.strip().lower()
-    if value in TRUE_VALUES:
-        return True
-    if value in FALSE_VALUES:
-        return False
-    raise ImproperlyConfigured(
-        f"Environment variable {name}={raw!r} is not a boolean (use one of: true, false, 1, 0, yes, no, on, off)"
-    )
+    try:
+        return parse_bool(name, raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(str(exc)) from None
 
 
 def _url(name, default, schemes):

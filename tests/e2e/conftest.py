@@ -7,7 +7,6 @@ screenshot under tests/e2e/screenshots/."""
 import http.client
 import json
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -17,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import port_open, service_missing, wait_for
+from tests.conftest import free_port, kill_process_group, port_open, service_missing, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -25,12 +24,6 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]
 PASSWORD = "govkm-demo"
-
-
-def _free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _database_url(tmp):
@@ -73,10 +66,10 @@ def stack(tmp_path_factory):
     for cmd in (["migrate", "--noinput", "-v0"], ["load_demo", "--noinput"]):
         subprocess.run([sys.executable, "manage.py", *cmd], cwd=ROOT, env=env, check=True,
                        stdout=open(logs / "setup.log", "a"), stderr=subprocess.STDOUT, timeout=900)
-    port = _free_port()
+    port = free_port()
     web = subprocess.Popen(
         [sys.executable, "-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4"],
-        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT,
+        cwd=ROOT, env=env, stdout=open(logs / "web.log", "w"), stderr=subprocess.STDOUT, start_new_session=True,
     )
     worker = subprocess.Popen(
         [sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo", "--loglevel=INFO",
@@ -95,7 +88,7 @@ def stack(tmp_path_factory):
             pass
         time.sleep(0.5)
     else:
-        web.kill()
+        kill_process_group(web)
         worker.kill()
         pytest.fail("the web server did not start:\n" + (logs / "web.log").read_text()[-3000:])
     yield {"url": base, "env": env, "logs": logs, "web": web, "worker": worker, "tmp": tmp}
@@ -106,6 +99,7 @@ def stack(tmp_path_factory):
             proc.wait(20)
         except subprocess.TimeoutExpired:
             proc.kill()
+    kill_process_group(web)  # any worker its main process left behind
 
 
 @pytest.fixture(scope="session")

@@ -1,7 +1,6 @@
 """Faults with real processes: the broker and the worker go down and come
 back; nothing published is lost and nothing ends up stale."""
 
-import socket
 import subprocess
 import time
 import uuid
@@ -13,15 +12,9 @@ from wagtail.rich_text import RichText
 from search.models import IndexedPage, IndexOutbox
 from search.service import SearchService, parse_request
 from tests import factories as f
-from tests.conftest import WorkerProcess, port_open, service_missing, use_broker, wait_for
+from tests.conftest import WorkerProcess, free_port, port_open, service_missing, use_broker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
-
-
-def free_port():
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 class RedisServer:

@@ -1,0 +1,31 @@
+"""What the settings and the web server's launcher (which runs before
+Django) read from the environment in the same way: the optional ``.env``
+file and strict booleans."""
+
+from pathlib import Path
+
+DOTENV = Path(__file__).resolve().parent.parent / ".env"
+
+TRUE_VALUES = frozenset({"1", "true", "yes", "on"})
+FALSE_VALUES = frozenset({"0", "false", "no", "off", ""})
+
+
+def read_dotenv(path=DOTENV):
+    """Add the variables of ``.env`` (if there is one) that the environment
+    does not already set."""
+    import environ
+
+    environ.Env.read_env(path, overwrite=False)
+
+
+def parse_bool(name, raw):
+    """True or False for ``raw``; a typo such as ``ture`` is a ValueError
+    naming the variable, not False."""
+    value = str(raw).strip().lower()
+    if value in TRUE_VALUES:
+        return True
+    if value in FALSE_VALUES:
+        return False
+    raise ValueError(
+        f"Environment variable {name}={raw!r} is not a boolean (use one of: true, false, 1, 0, yes, no, on, off)"
+    )
