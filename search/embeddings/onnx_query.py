@@ -12,6 +12,16 @@ of probe texts (largest difference below ``TOLERANCE``); a model whose
 modules differ (another pooling, no normalisation) fails that check and the
 embedder keeps torch. The few chunks an edit re-embeds go through it one by
 one too; large batches (a reindex) stay with torch, which batches them.
+
+**Quantised queries.** With ``quantized=True`` the exported file is turned
+into an int8 one (ONNX Runtime's dynamic quantisation, one scale per output
+channel of each weight matrix; about 2 s, kept beside it), which embeds a
+query in well under half the time. Its vectors are close to torch's but not
+equal, so it is for queries only: documents are always embedded exactly, and
+the index never holds a quantised vector. Before use it must point where
+torch's vectors point: cosine at least ``QUANTIZED_MIN_COSINE`` for every
+probe text, else the exact encoder is used (README gives the measured effect
+on retrieval quality).
 """
 
 import hashlib
@@ -24,6 +34,9 @@ import numpy as np
 logger = logging.getLogger("govkm.search")
 
 TOLERANCE = 1e-4
+#: the least cosine between a quantised query vector and torch's, per probe
+#: (measured here: 0.985 at worst, 0.993 on average over 108 benchmark queries)
+QUANTIZED_MIN_COSINE = 0.98
 PROBES = [
     "warm up",
     "How do I claim travel expenses after a conference abroad?",
@@ -62,10 +75,12 @@ class OnnxQueryEncoder:
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     @classmethod
-    def build(cls, model, model_path, directory, reference):
+    def build(cls, model, model_path, directory, reference, quantized=False):
         """An encoder for the SentenceTransformer ``model`` (loaded from
         ``model_path``), or None if ONNX Runtime is missing, the export fails
-        or the result does not match ``reference(text)`` (torch's vector)."""
+        or the result does not match ``reference(text)`` (torch's vector):
+        within ``TOLERANCE``, or for a ``quantized`` (int8) encoder within
+        ``QUANTIZED_MIN_COSINE``."""
         try:
             import onnxruntime
         except ImportError:
@@ -78,22 +93,35 @@ class OnnxQueryEncoder:
         options.graph_optimization_level = onnxruntime.GraphOptimizationLevel.ORT_ENABLE_ALL
 
         def session():
-            return onnxruntime.InferenceSession(
-                str(_exported(model, model_path, Path(directory))), options, providers=["CPUExecutionProvider"])
+            path = _exported(model, model_path, Path(directory))
+            if quantized:
+                path = _quantized(path)
+            return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
+        kind = "quantised ONNX" if quantized else "ONNX"
+        fallback = "the exact encoder" if quantized else "torch"
         try:
             try:
                 loaded = session()
             except Exception as exc:  # a damaged file (a full disk, a killed export): export again, once
-                logger.warning("exported ONNX model unreadable (%s); exporting it again", exc)
-                _path(model_path, Path(directory)).unlink(missing_ok=True)
+                logger.warning("exported %s model unreadable (%s); exporting it again", kind, exc)
+                exact = _path(model_path, Path(directory))
+                for path in (exact, _quantized_path(exact)) if quantized else (exact,):
+                    path.unlink(missing_ok=True)
                 loaded = session()
             encoder = cls(loaded, model.tokenizer, int(model.max_seq_length or 256))
-            worst = max(float(np.abs(encoder.encode(t) - reference(t)).max()) for t in PROBES)
+            if quantized:
+                worst = min(float(encoder.encode(t) @ reference(t)) for t in PROBES)
+            else:
+                worst = max(float(np.abs(encoder.encode(t) - reference(t)).max()) for t in PROBES)
         except Exception as exc:
-            logger.warning("ONNX query encoder unavailable (%s): queries are embedded with torch", exc)
+            logger.warning("%s query encoder unavailable (%s): queries are embedded with %s", kind, exc, fallback)
             return None
-        if worst > TOLERANCE:
+        if quantized and worst < QUANTIZED_MIN_COSINE:
+            logger.warning("quantised ONNX query vectors point away from torch's (cosine %.3f): "
+                           "queries are embedded with the exact encoder", worst)
+            return None
+        if not quantized and worst > TOLERANCE:
             logger.warning("ONNX query vectors differ from torch's by %.2g: queries are embedded with torch", worst)
             return None
         return encoder
@@ -152,4 +180,34 @@ def _exported(model, model_path, directory):
         )
     os.replace(tmp, path)
     logger.info("exported the embedding model to %s", path)
+    return path
+
+
+def _no_preprocessing_advice(record):
+    return not record.getMessage().startswith("Please consider to run pre-processing")
+
+
+def _quantized_path(exact):
+    return exact.with_name(f"{exact.stem}-int8.onnx")
+
+
+def _quantized(exact):
+    """The int8 version of the exported file ``exact``, made once (written
+    to a temporary name and renamed, as the export is). Weights are stored
+    as signed 8-bit integers with a scale per output channel; activations
+    are quantised on the fly, per call."""
+    path = _quantized_path(exact)
+    if path.exists():
+        return path
+    from onnxruntime.quantization import QuantType, quantize_dynamic
+
+    tmp = path.with_suffix(f".tmp{os.getpid()}")
+    root = logging.getLogger()  # the quantiser advises static-model pre-processing there
+    root.addFilter(_no_preprocessing_advice)
+    try:
+        quantize_dynamic(str(exact), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
+    finally:
+        root.removeFilter(_no_preprocessing_advice)
+    os.replace(tmp, path)
+    logger.info("quantised the query encoder to %s", path)
     return path

@@ -1,6 +1,8 @@
 """Queries embedded through ONNX Runtime (search/embeddings/onnx_query.py):
 the real model's vectors, the same as torch's; exported once; and torch
-whenever ONNX is missing, damaged, switched off or does not match."""
+whenever ONNX is missing, damaged, switched off or does not match. The
+quantised (int8) query encoder: close to torch's vectors, for queries only,
+and the exact encoder whenever it is damaged or points elsewhere."""
 
 import concurrent.futures
 import logging
@@ -26,7 +28,13 @@ QUERIES = [
 
 @pytest.fixture(scope="module")
 def embedder(tmp_path_factory):
-    return SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path_factory.mktemp("models"))))
+    return SentenceTransformerEmbedder(
+        SentenceTransformerOptions(query_runtime="onnx", onnx_dir=str(tmp_path_factory.mktemp("models"))))
+
+
+@pytest.fixture(scope="module")
+def quantised(tmp_path_factory):
+    return SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path_factory.mktemp("models8"))))
 
 
 def test_onnx_gives_torchs_vectors(embedder):
@@ -81,7 +89,7 @@ def test_vectors_that_do_not_match_mean_torch(embedder, tmp_path, caplog):
 
 def test_without_onnxruntime_queries_use_torch(tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import fails
-    embedder = SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path)))
+    embedder = SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path)))  # int8 asked for
     assert embedder.query_runtime == "torch"
     vector = embedder.embed_query("travel expenses")
     assert np.abs(vector - embedder._torch_query("travel expenses")).max() == 0
@@ -91,7 +99,7 @@ def test_without_onnxruntime_queries_use_torch(tmp_path, monkeypatch):
 def test_runtime_setting(tmp_path):
     embedder = SentenceTransformerEmbedder(SentenceTransformerOptions(query_runtime="torch", onnx_dir=str(tmp_path)))
     assert embedder.query_runtime == "torch" and not list(tmp_path.iterdir())
-    with pytest.raises(ValueError, match="QUERY_RUNTIME must be 'onnx' or 'torch'"):
+    with pytest.raises(ValueError, match="QUERY_RUNTIME must be one of 'onnx-int8', 'onnx', 'torch', not 'tensorflow'"):
         SentenceTransformerEmbedder(SentenceTransformerOptions(query_runtime="tensorflow"))
 
 
@@ -105,3 +113,63 @@ def test_small_document_batches_go_through_onnx_with_torchs_vectors(embedder):
     assert np.abs(small - embedder._encode(passages)).max() < onnx_query.TOLERANCE
     big = embedder.embed_documents(passages * 5)  # above small_batch: torch, batched
     assert np.abs(big[:2] - small).max() < onnx_query.TOLERANCE
+
+
+# --- the quantised query encoder -------------------------------------------------
+def cosine(a, b):
+    return float(np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+def test_quantised_queries_point_where_torchs_do(quantised):
+    assert SentenceTransformerOptions().query_runtime == "onnx-int8"  # the default
+    assert quantised.query_runtime == "onnx-int8"
+    differences = []
+    for text in QUERIES:
+        vector, torch_vector = quantised.embed_query(text), quantised._torch_query(text)
+        assert vector.shape == (384,) and vector.dtype == np.float32
+        assert abs(float(np.linalg.norm(vector)) - 1.0) < 1e-5
+        assert cosine(vector, torch_vector) >= onnx_query.QUANTIZED_MIN_COSINE, text[:40]
+        differences.append(float(np.abs(vector - torch_vector).max()))
+    assert max(differences) > onnx_query.TOLERANCE  # really the int8 model, not the exact one
+
+
+def test_quantised_runtime_embeds_documents_exactly(quantised):
+    passages = ["Personnel files are kept for seven years after the end of employment, then destroyed."]
+    assert np.abs(quantised.embed_documents(passages) - quantised._encode(passages)).max() < onnx_query.TOLERANCE
+    assert np.abs(quantised.embed_query(passages[0]) - quantised._encode(passages)[0]).max() > onnx_query.TOLERANCE
+
+
+def test_quantised_file_is_made_once_and_smaller(quantised, tmp_path):
+    build = onnx_query.OnnxQueryEncoder.build
+    assert build(quantised.model, quantised.path, tmp_path, quantised._torch_query, quantized=True)
+    exact = onnx_query._path(quantised.path, tmp_path)
+    small = onnx_query._quantized_path(exact)
+    stamp = small.stat().st_mtime_ns
+    assert small.stat().st_size < exact.stat().st_size / 3
+    assert build(quantised.model, quantised.path, tmp_path, quantised._torch_query, quantized=True)
+    assert small.stat().st_mtime_ns == stamp
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([exact.name, small.name])  # no temporary left
+
+
+def test_a_damaged_quantised_file_is_made_again(quantised, tmp_path):
+    build = onnx_query.OnnxQueryEncoder.build
+    assert build(quantised.model, quantised.path, tmp_path, quantised._torch_query, quantized=True)
+    small = onnx_query._quantized_path(onnx_query._path(quantised.path, tmp_path))
+    small.write_bytes(b"half a file")
+    encoder = build(quantised.model, quantised.path, tmp_path, quantised._torch_query, quantized=True)
+    assert encoder is not None and small.stat().st_size > 1_000_000
+
+
+def test_quantised_vectors_that_point_away_mean_the_exact_encoder(quantised, tmp_path, caplog, monkeypatch):
+    with caplog.at_level(logging.WARNING, logger="govkm.search"):
+        encoder = onnx_query.OnnxQueryEncoder.build(
+            quantised.model, quantised.path, tmp_path, lambda text: -quantised._torch_query(text), quantized=True)
+    assert encoder is None and "point away from torch's" in caplog.text
+    # an embedder whose quantised encoder fails its check embeds queries exactly
+    real_build = onnx_query.OnnxQueryEncoder.build.__func__
+    monkeypatch.setattr(onnx_query.OnnxQueryEncoder, "build", classmethod(
+        lambda cls, *args, quantized=False: None if quantized else real_build(cls, *args)))
+    fallback = SentenceTransformerEmbedder(SentenceTransformerOptions(onnx_dir=str(tmp_path)))
+    assert fallback.query_runtime == "onnx"
+    text = "how long are personnel files kept"
+    assert np.abs(fallback.embed_query(text) - fallback._torch_query(text)).max() < onnx_query.TOLERANCE
