@@ -336,6 +336,8 @@ KM_RATE_LIMITS = {
 # Sessions are read on every signed-in request: from the cache (Redis in
 # production), written through to the database so a cache flush logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+# Django's model backend; the user of each request loaded by a compiled query (kmsite/auth.py)
+AUTHENTICATION_BACKENDS = ["kmsite.auth.ModelBackend"]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"
