@@ -1,6 +1,7 @@
 """Search page and JSON API: results, facets, permissions, bad input, escaping."""
 
 import json
+import re
 
 import pytest
 from django.http import QueryDict
@@ -216,3 +217,41 @@ def test_the_filters_column_is_rendered_once_per_input_and_follows_labels_and_ti
     assert "Buying &lt;b&gt;&quot;things&quot;&lt;/b&gt;" in renamed and "<b>" not in renamed
     ticked = client.get("/search/", {"q": "gift", "mode": "lexical", "topic": "procurement"}).content.decode()
     assert 'value="procurement" checked' in ticked and len(renders) == 3
+
+
+# --- one result's markup, written in Python (search/views.py: _result_html) -------
+RESULT_TEMPLATE = """<li class="result" data-page-id="{{ r.page_id }}">
+  <h3><a href="{{ r.href }}">{{ r.title }}</a></h3>
+  <p class="meta">{{ r.content_type|capfirst }}{% if r.unit_name %} · {{ r.unit_name }}{% endif %}{% if r.last_reviewed %} · reviewed {{ r.last_reviewed }}{% endif %} <span class="badge badge-{{ r.freshness }}">{{ r.freshness_label }}</span></p>
+  {% if r.heading %}<p class="meta">{{ r.heading }}</p>
+  {% endif %}<p class="snippet">{{ r.snippet_html|safe }}</p>
+  {% if r.learn_links %}<p class="meta learn-links">Learn this: {% for href, title in r.learn_links %}<a href="{{ href }}">{{ title }}</a>{% if not forloop.last %} · {% endif %}{% endfor %}</p>
+  {% endif %}{% if r.successor %}<p class="notice">Superseded by <a href="{{ r.successor.url }}">{{ r.successor.title }}</a>.</p>
+  {% endif %}</li>"""
+
+
+@pytest.mark.parametrize("full", [True, False])
+def test_a_result_is_written_as_the_template_wrote_it_and_escaped(full):
+    from django.template import Context, Template
+
+    from search.service import PageResult
+    from search.views import _result_html
+
+    evil = '<script>alert("x")</script>&amp;"\''
+    r = PageResult(
+        page_id=7, title=f"Travel {evil}", url="/p/", content_type="procedure", unit_name=f"Finance {evil}" if full else "",
+        status="current", freshness=f"fresh{evil}", audience="public", last_reviewed="2026-01-05" if full else None,
+        snippet_html="Claim <mark>expenses</mark> &lt;b&gt;", heading=f"Step {evil}" if full else "", score=1.0,
+        successor={"id": 9, "title": f"New {evil}", "url": "/new/?a=1&b=2"} if full else None,
+    )
+    r.href = "/search/go/5/1/?page=7&x=<y>"
+    r.freshness_label = f"Up to date {evil}"
+    r.learn_links = [("/learning/m/a/", f"Module {evil}"), ("/learning/m/b/", "Second")] if full else []
+    ours = str(_result_html(r))
+
+    def between_tags(html):  # layout whitespace, which neither renders
+        return re.sub(r">\s+<", "><", html)
+
+    assert between_tags(ours) == between_tags(Template(RESULT_TEMPLATE).render(Context({"r": r})))
+    assert "<script>" not in ours.replace("<mark>", "")
+    assert "Claim <mark>expenses</mark> &lt;b&gt;" in ours  # the snippet is HTML already, not escaped twice
