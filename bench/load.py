@@ -98,6 +98,21 @@ def cpu_seconds_by_component(roots):
     return totals
 
 
+def machine_cpu_seconds():
+    """The whole machine's CPU time so far, from /proc/stat's first line:
+    busy (user, nice, system, interrupts), idle (with I/O wait), and stolen
+    (time the hypervisor gave this virtual machine's cores to another
+    guest). Steal is what makes the same code run a tenth slower in one hour
+    than in the next on a shared host. Linux only; {} elsewhere."""
+    try:
+        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    except (OSError, ValueError):
+        return {}
+    tick = os.sysconf("SC_CLK_TCK")
+    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
+    return {"busy": (user + nice + system + irq + softirq) / tick, "idle": (idle + iowait) / tick, "steal": steal / tick}
+
+
 def wait_settled(roots, timeout=180, quiet=0.15):
     """Wait until the server processes have finished starting: the server
     answers as soon as its first worker is warm, while the other worker and
@@ -187,10 +202,11 @@ def main():
             raise SystemExit("the web server did not start")
         roots = {"web server": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
         settle = wait_settled(roots)  # both web workers and the Celery worker warm (model, index)
-        cpu_before = cpu_seconds_by_component(roots)
+        cpu_before, machine_before = cpu_seconds_by_component(roots), machine_cpu_seconds()
         results = run_load(port, args)
-        cpu_after = cpu_seconds_by_component(roots)
+        cpu_after, machine_after = cpu_seconds_by_component(roots), machine_cpu_seconds()
         results["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}
+        results["machine_cpu_seconds"] = {k: round(machine_after[k] - machine_before[k], 1) for k in machine_after}
         results["warm_up_seconds"] = settle
     finally:
         for p in (web, worker):
