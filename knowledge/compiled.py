@@ -12,7 +12,7 @@ an instance the way the ORM's own iterator does (the field converters, then
 ``Model.from_db``). It returns what ``filter(pk=pk).first()`` would, with
 its default manager's filters applied; it is not used, and the ORM is,
 where the query would load related objects, deferred or annotated columns,
-or on connections of another alias.
+or where the key is not an integer.
 
 Compiled queries are kept on the connection object (one per thread), since
 a compiler is bound to the connection it was compiled for; they never go
@@ -30,7 +30,7 @@ class _Compiled:
         queryset = model._default_manager.using(connection.alias).filter(pk=0).order_by()
         compiler = queryset.query.get_compiler(connection=connection)
         sql, params = compiler.as_sql()
-        klass_info = compiler.klass_info or {}
+        klass_info = compiler.klass_info  # set for every query that loads model instances
         if (compiler.annotation_col_map or klass_info.get("related_klass_infos")
                 or queryset.query.deferred_loading != (frozenset(), True)):
             raise _Unsupported(model)

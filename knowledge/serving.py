@@ -6,9 +6,10 @@ one query instead of two per level), its specific object, its ancestors and
 the view restrictions on them. Two memos take three of them away:
 
 **Routes.** A URL path maps to the page's id and content type, so the page is
-loaded as its specific class in one query, compiled once (``compiled.py``). Nothing is trusted: the row loaded
-must still carry that URL path and lie below the site's root, or the entry is
-dropped and the page is looked up Wagtail's way. A moved page, a renamed slug
+loaded as its specific class in one query, compiled once (``compiled.py``).
+Nothing is trusted: the row loaded must still carry that URL path and lie
+below the site's root, or the entry is dropped and the page is looked up
+Wagtail's way. A moved page, a renamed slug
 or a deleted page therefore need no invalidation. Only paths of pages that
 exist are remembered, and at most ``MAX_ROUTES``.
 
