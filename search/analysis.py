@@ -54,27 +54,51 @@ def analyse(text):
 
 
 class SynonymMap:
-    """Groups of equivalent terms; each term or phrase expands to the rest."""
+    """Groups of equivalent terms; each term or phrase expands to the rest.
+
+    A map is built for one set of groups and never changes after, so the
+    expansions of a text are remembered (every search asks twice: for its
+    terms and for the text it embeds). Phrases are looked up by their
+    first stem, not tried one by one against every query."""
+
+    MEMO_SIZE = 4096
 
     def __init__(self, groups=()):
         self.groups = [list(dict.fromkeys(g)) for g in groups if len(g) > 1]
-        self._by_phrase = {}
+        by_phrase = {}
         for group in self.groups:
             for term in group:
                 key = tuple(analyse(term))
                 if key:
-                    self._by_phrase.setdefault(key, []).append(group)
+                    by_phrase.setdefault(key, []).append(group)
+        # first stem -> [(order, phrase, [(term, its analysed phrase), ...])]
+        self._by_first = {}
+        for order, (key, groups) in enumerate(by_phrase.items()):
+            alternatives = [(t, tuple(analyse(t))) for group in groups for t in group]
+            self._by_first.setdefault(key[0], []).append((order, key, alternatives))
+        self._memo = {}
 
     def expansions(self, text):
-        """Alternative phrasings of the terms found in ``text``."""
+        """Alternative phrasings of the terms found in ``text``: for each
+        phrase found (in the order the groups define them), the other terms
+        of its groups."""
+        found = self._memo.get(text)
+        if found is None:
+            found = self._expansions(text)
+            if len(self._memo) >= self.MEMO_SIZE:
+                self._memo.clear()
+            self._memo[text] = found
+        return list(found)
+
+    def _expansions(self, text):
         terms = analyse(text)
-        found = []
-        for key, groups in self._by_phrase.items():
-            n = len(key)
-            if any(tuple(terms[i : i + n]) == key for i in range(len(terms) - n + 1)):
-                for group in groups:
-                    found.extend(t for t in group if tuple(analyse(t)) != key)
-        return list(dict.fromkeys(found))
+        matched = {}
+        for i, first in enumerate(terms):
+            for order, key, alternatives in self._by_first.get(first, ()):
+                if order not in matched and tuple(terms[i : i + len(key)]) == key:
+                    matched[order] = [t for t, analysed in alternatives if analysed != key]
+        found = [t for order in sorted(matched) for t in matched[order]]
+        return tuple(dict.fromkeys(found))
 
     def expand_query(self, text):
         """``text`` followed by its synonyms: what gets embedded and matched."""

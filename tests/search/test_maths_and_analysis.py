@@ -85,6 +85,47 @@ def test_synonyms_expand_both_ways_and_phrases():
     assert synonyms.expand_query("PII breach") == "PII breach (personal data)"
 
 
+def _expansions_by_definition(groups, text):
+    """What SynonymMap.expansions must give, written as plainly as possible:
+    each phrase of each group, in the groups' order, tried against the
+    query's terms at every position."""
+    groups = [list(dict.fromkeys(g)) for g in groups if len(g) > 1]
+    phrases = {}
+    for group in groups:
+        for term in group:
+            if analyse(term):
+                phrases.setdefault(tuple(analyse(term)), []).append(group)
+    terms, found = analyse(text), []
+    for key, holding in phrases.items():
+        if any(tuple(terms[i : i + len(key)]) == key for i in range(len(terms))):
+            found += [t for group in holding for t in group if tuple(analyse(t)) != key]
+    return list(dict.fromkeys(found))
+
+
+SYNONYM_WORDS = ["FOI", "freedom", "of", "information", "data", "personal", "PII", "leave", "annual",
+                 "holiday", "the", "e-government", "government", "travel", "trip"]
+SYNONYM_GROUPS = [["FOI", "freedom of information"], ["PII", "personal data"], ["annual leave", "holiday"],
+                  ["travel", "trip", "annual travel"], ["e-government", "digital government"], ["holiday", "leave"]]
+
+
+@given(st.lists(st.sampled_from(SYNONYM_WORDS), max_size=12))
+def test_synonym_expansions_follow_their_definition(words):
+    # the map looks phrases up by first stem and remembers texts; this
+    # holds it to the plain definition, order included (it decides the
+    # text that is embedded), asked twice so the remembered answer counts
+    synonyms = SynonymMap(SYNONYM_GROUPS)
+    text = " ".join(words)
+    expected = _expansions_by_definition(SYNONYM_GROUPS, text)
+    assert synonyms.expansions(text) == expected
+    assert synonyms.expansions(text) == expected
+
+
+def test_remembered_synonym_expansions_cannot_be_changed_by_a_caller():
+    synonyms = SynonymMap([["FOI", "freedom of information"]])
+    synonyms.expansions("FOI rules").append("tampered")
+    assert synonyms.expansions("FOI rules") == ["freedom of information"]
+
+
 def test_highlight_marks_matching_words_and_render_escapes_everything():
     text = 'Report <script>alert("x")</script> lost laptops to the desk'
     marked = highlight(text, analyse("laptop"))
