@@ -76,11 +76,13 @@ class _Values:
     def __init__(self):
         self.rows = {}
         self._arrays = {}
+        self._pairs = None
 
     def add(self, row, values):
         for v in values:
             self.rows.setdefault(v, []).append(row)
             self._arrays.pop(v, None)
+        self._pairs = None
 
     def array(self, value):
         arr = self._arrays.get(value)
@@ -95,6 +97,37 @@ class _Values:
             arr = self.array(v)
             m[arr[arr < size]] = True
         return m
+
+    def _by_row(self, size):
+        """(values, offsets, value numbers): the values of rows 0..size-1
+        laid out row after row, row r's at offsets[r]:offsets[r + 1] (a
+        sparse row layout, as CSR), made again after rows were added."""
+        if self._pairs is None or len(self._pairs[1]) != size + 1:
+            values = list(self.rows)
+            rows = np.concatenate([self.array(v) for v in values]) if values else np.zeros(0, dtype=np.int64)
+            numbers = np.repeat(np.arange(len(values)), [len(self.rows[v]) for v in values])
+            keep = rows < size
+            rows, numbers = rows[keep], numbers[keep]
+            order = np.argsort(rows, kind="stable")
+            offsets = np.searchsorted(rows[order], np.arange(size + 1))
+            self._pairs = (values, offsets, numbers[order])
+        return self._pairs
+
+    def counts(self, rows, size):
+        """{value: how many of ``rows`` (distinct, each below ``size``) hold
+        it}, values held by none left out, in the order the values were
+        first added. Costs in proportion to ``rows``, not to the index."""
+        values, offsets, numbers = self._by_row(size)
+        if not len(values) or not len(rows):
+            return {}
+        starts, lengths = offsets[rows], offsets[rows + 1] - offsets[rows]
+        total = int(lengths.sum())
+        if not total:
+            return {}
+        # the positions of every value of every row asked for, in one array
+        positions = np.repeat(starts - (np.cumsum(lengths) - lengths), lengths) + np.arange(total)
+        counted = np.bincount(numbers[positions], minlength=len(values))
+        return {values[i]: int(counted[i]) for i in np.flatnonzero(counted).tolist()}
 
 
 class LocalVectorIndex:
@@ -226,6 +259,7 @@ class LocalNamespaceIndex:
         self.lexical = LocalLexicalIndex(options.bm25_k1, options.bm25_b)
         self.values = {f: _Values() for f in FACET_FIELDS + ("access",)}
         self.page_ids = []
+        self._page_ids_array = None  # np.asarray(page_ids), made when needed
         self.rows = []  # (position, title, heading, text, metadata)
         self.alive = np.zeros(0, dtype=bool)
         self.page_rows = {}
@@ -263,6 +297,7 @@ class LocalNamespaceIndex:
     def add_chunk(self, page_id, position, title, heading, text, vector, metadata, terms):
         row = self.size
         self.page_ids.append(page_id)
+        self._page_ids_array = None
         self.rows.append((position, title, heading, text, metadata))
         self.page_rows.setdefault(page_id, []).append(row)
         self.vectors.add(vector[None, :])
@@ -348,22 +383,19 @@ class LocalNamespaceIndex:
                 mask[row] = False
         return mask
 
-    def hit(self, row, score):
-        """A hit without a highlight: the service highlights only the
-        passages it shows (highlighting every candidate would dominate)."""
-        position, title, heading, text, metadata = self.rows[row]
-        return Hit(
-            page_id=self.page_ids[row],
-            position=position,
-            score=float(score),
-            title=title,
-            heading=heading,
-            text=text,
-            highlight=None,
-            metadata=metadata,
-        )
+    def hits(self, top):
+        """Hits for (row, score) pairs, without a highlight: the service
+        highlights only the passages it shows (highlighting every candidate
+        would dominate). Built in one loop, positionally: a search makes
+        hundreds of them."""
+        rows, page_ids, out = self.rows, self.page_ids, []
+        for row, score in top:
+            position, title, heading, text, metadata = rows[row]
+            out.append(Hit(page_ids[row], position, score, title, heading, text, None, metadata))
+        return out
 
     def top(self, scores, mask, limit):
+        """The ``limit`` best (row, score) pairs among ``mask``, best first."""
         candidates = np.flatnonzero(mask)
         if not len(candidates):
             return []
@@ -372,27 +404,24 @@ class LocalNamespaceIndex:
             part = np.argpartition(-s, limit - 1)[:limit]
             candidates, s = candidates[part], s[part]
         order = np.lexsort((candidates, -s))  # ties broken by row for stable results
-        return [(int(candidates[i]), float(s[i])) for i in order]
+        return list(zip(candidates[order].tolist(), s[order].astype(np.float64).tolist()))
+
+    def page_ids_array(self):
+        if self._page_ids_array is None or len(self._page_ids_array) != len(self.page_ids):
+            self._page_ids_array = np.asarray(self.page_ids, dtype=np.int64)
+        return self._page_ids_array
 
     def facets(self, matched):
+        """({field: {value: pages}}, pages) over the rows in ``matched``:
+        each page counted once, by its first matching row (a page's chunks
+        share its metadata)."""
         rows = np.flatnonzero(matched)
         if not len(rows):
             return {f: {} for f in FACET_FIELDS}, 0
-        pages = np.asarray(self.page_ids, dtype=np.int64)[rows]
+        pages = self.page_ids_array()[rows]
         _, first = np.unique(pages, return_index=True)
         reps = rows[first]
-        rep_mask = np.zeros(self.size, dtype=bool)
-        rep_mask[reps] = True
-        out = {}
-        for field in FACET_FIELDS:
-            counts = {}
-            for value in self.values[field].rows:
-                arr = self.values[field].array(value)
-                c = int(rep_mask[arr[arr < self.size]].sum())
-                if c:
-                    counts[value] = c
-            out[field] = counts
-        return out, len(reps)
+        return {field: self.values[field].counts(reps, self.size) for field in FACET_FIELDS}, len(reps)
 
 
 # Writes made by this process (any backend object): a copy checked before
@@ -587,12 +616,12 @@ class LocalSearchBackend(BaseSearchBackend):
                 scores = index.lexical.scores(terms, index.alive[:n], allowed, stats)
                 hit_mask = scores > 0
                 matched |= hit_mask
-                lexical_hits = [index.hit(r, s) for r, s in index.top(scores, hit_mask, limit)]
+                lexical_hits = index.hits(index.top(scores, hit_mask, limit))
                 probe_terms = tuple(dict.fromkeys(terms))
             if mode in ("semantic", "hybrid") and vector is not None and n:
                 scores = index.vectors.scores(vector)
                 top = index.top(scores, allowed, limit)
-                vector_hits = [index.hit(r, s) for r, s in top]
+                vector_hits = index.hits(top)
                 for r, s in top:
                     if s >= self.options.min_similarity:
                         matched[r] = True
