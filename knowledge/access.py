@@ -62,7 +62,7 @@ def user_tokens(user):
 VIEWER_CACHE_SECONDS = 300
 
 
-def _viewer_key(user_pk):
+def viewer_cache_key(user_pk):
     return f"km:viewer:v1:{user_pk}"
 
 
@@ -75,9 +75,11 @@ def viewer_facts(user):
         return facts
     from django.core.cache import cache
 
-    key = _viewer_key(user.pk)
+    from kmsite.cache import first_read
+
+    key = viewer_cache_key(user.pk)
     try:
-        facts = cache.get(key)
+        facts = first_read(cache, key)
     except Exception:  # cache down: read the database
         facts = None
     if facts is None:
@@ -100,7 +102,7 @@ def forget_viewers(user_pks):
     """Drop what is cached of these users (their groups, rights or unit changed)."""
     from django.core.cache import cache
 
-    keys = [_viewer_key(pk) for pk in user_pks]
+    keys = [viewer_cache_key(pk) for pk in user_pks]
     if keys:
         try:
             cache.delete_many(keys)

@@ -44,6 +44,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from kmsite.cache import first_read
+
 logger = logging.getLogger("govkm.knowledge")
 
 EPOCH_KEY = "km:frag:epoch"
@@ -107,7 +109,7 @@ def _start():
 def site_epoch():
     """The current site epoch, or None if the cache cannot be reached."""
     try:
-        epoch = cache.get(EPOCH_KEY)
+        epoch = first_read(cache, EPOCH_KEY)
         if epoch is None:
             cache.add(EPOCH_KEY, _start(), None)
             epoch = cache.get(EPOCH_KEY)

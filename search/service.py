@@ -16,6 +16,7 @@ from django.core.cache import cache
 from django.core.signals import setting_changed
 from django.dispatch import receiver
 
+from kmsite.cache import first_read
 from knowledge.access import user_tokens
 
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
@@ -47,6 +48,7 @@ CHOICES = {
 }
 CURRENT_STATUSES = ["current", "in_force"]
 SYNONYM_CACHE_KEY = "kmsearch:synonyms:v1"
+FACET_LABELS_KEY = "kmsearch:facet-labels"
 
 
 class SearchError(ValueError):
@@ -216,7 +218,7 @@ _synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in
 
 
 def load_synonyms():
-    groups = cache.get(SYNONYM_CACHE_KEY)
+    groups = first_read(cache, SYNONYM_CACHE_KEY)
     if groups is None:
         from .models import Synonym
 
@@ -473,10 +475,10 @@ class SearchService:
 
 def facet_labels():
     """Human labels for facet values (topics and units by slug), cached for a minute."""
-    labels = cache.get("kmsearch:facet-labels")
+    labels = first_read(cache, FACET_LABELS_KEY)
     if labels is None:
         labels = _facet_labels()
-        cache.set("kmsearch:facet-labels", labels, 60)
+        cache.set(FACET_LABELS_KEY, labels, 60)
     return labels
 
 

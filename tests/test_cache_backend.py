@@ -114,3 +114,63 @@ def test_helpers_see_through_djangos_cache_proxy(settings, redis_url):
     proxy.delete("n")
     assert helpers.count_in_window(proxy, "n", 10) == 1
     proxy.delete("n")
+
+
+class _Counting:
+    """A cache that counts the calls made to it."""
+
+    def __init__(self, inner):
+        self.inner, self.calls = inner, []
+
+    def get(self, key, default=None):
+        self.calls.append(("get", key))
+        return self.inner.get(key, default)
+
+    def get_many(self, keys):
+        self.calls.append(("get_many", tuple(keys)))
+        return self.inner.get_many(keys)
+
+
+def test_read_ahead_answers_first_reads_from_one_round_trip(any_cache):
+    from kmsite.cache import first_read, read_ahead
+
+    any_cache.set("synonyms", [["FOI", "freedom of information"]])
+    any_cache.set("viewer", {"groups": [3]})
+    counting = _Counting(any_cache)
+    with read_ahead(counting, ["synonyms", "viewer", "labels", "synonyms"]):
+        assert first_read(counting, "synonyms") == [["FOI", "freedom of information"]]
+        assert first_read(counting, "viewer") == {"groups": [3]}
+        assert first_read(counting, "labels") is None  # held nothing: no second trip to find out
+        assert first_read(counting, "other") is None  # not read ahead: read on its own
+    assert counting.calls == [("get_many", ("synonyms", "viewer", "labels")), ("get", "other")]
+
+    counting.calls.clear()
+    assert first_read(counting, "synonyms") == [["FOI", "freedom of information"]]
+    assert counting.calls == [("get", "synonyms")]  # after the block, nothing is remembered
+    counting.calls.clear()
+    with read_ahead(counting, ["viewer"]):
+        assert first_read(any_cache, "viewer") == {"groups": [3]}  # another cache object is asked itself
+    assert counting.calls == [("get_many", ("viewer",))]
+
+
+def test_a_read_ahead_is_private_to_its_thread(any_cache):
+    from kmsite.cache import first_read, read_ahead
+
+    any_cache.set("viewer", "mine")
+    seen = []
+    with read_ahead(any_cache, ["viewer"]):
+        any_cache.set("viewer", "changed since")
+        other = threading.Thread(target=lambda: seen.append(first_read(any_cache, "viewer")))
+        other.start()
+        other.join()
+        assert first_read(any_cache, "viewer") == "mine"  # this request's read
+    assert seen == ["changed since"]  # another request reads for itself
+
+
+def test_a_read_ahead_on_a_cache_that_is_down_leaves_each_read_to_meet_the_error():
+    from kmsite.cache import first_read, read_ahead
+
+    down = RedisCache("redis://127.0.0.1:1/0", {"OPTIONS": {"socket_connect_timeout": 0.5}})
+    with read_ahead(down, ["synonyms"]):  # no error here
+        with pytest.raises(RedisConnectionError):
+            first_read(down, "synonyms")  # but where the reader handles it, as without a read-ahead

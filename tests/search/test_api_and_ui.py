@@ -255,3 +255,47 @@ def test_a_result_is_written_as_the_template_wrote_it_and_escaped(full):
     assert between_tags(ours) == between_tags(Template(RESULT_TEMPLATE).render(Context({"r": r})))
     assert "<script>" not in ours.replace("<mark>", "")
     assert "Claim <mark>expenses</mark> &lt;b&gt;" in ours  # the snippet is HTML already, not escaped twice
+
+
+@pytest.mark.parametrize("path", ["/search/", "/api/search/"])
+def test_a_search_reads_its_small_cache_entries_in_one_round_trip(client, content, settings, redis_url, monkeypatch, path):
+    """Synonyms, the viewer's groups and (search page) facet labels and the
+    site epoch come in one MGET, not one GET each; the answer is the one
+    the separate reads gave."""
+    import redis.client
+
+    from kmsite.cache import read_ahead
+
+    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": "km-read-ahead-test"}}
+    from django.core.cache import cache
+
+    cache.clear()
+    client.force_login(f.user("reader", "civil_servant"))
+    client.get(path, {"q": "gift"})  # entries made and cached
+    commands = []
+    real = redis.client.Redis.execute_command
+
+    def record(self, *args, **options):
+        commands.append((args[0], [str(a) for a in args[1:]]))
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.client.Redis, "execute_command", record)
+    together = client.get(path, {"q": "gift", "page": "1"})
+    small = ("synonyms", "km:viewer", "facet-labels", "frag:epoch") if path == "/search/" else ("synonyms", "km:viewer")
+    singles = [key for name, keys in commands if name == "GET" for key in keys]
+    assert not [key for key in singles if any(part in key for part in small)], commands
+    multi = [keys for name, keys in commands if name == "MGET"]
+    assert len(multi) == 1 and all(any(part in key for key in multi[0]) for part in small), commands
+
+    monkeypatch.setattr("search.views.read_ahead", lambda cache, keys: read_ahead(cache, []))
+    apart = client.get(path, {"q": "gift", "page": "1"})
+    assert together.status_code == apart.status_code == 200
+    if path == "/api/search/":
+        strip = lambda data: {k: v for k, v in data.items() if k not in ("took_ms", "search_id")}  # noqa: E731
+        assert strip(together.json()) == strip(apart.json())
+    else:
+        def strip(page):  # the click-log id and the masked CSRF token differ per request
+            return re.sub(r'/search/go/[^/]+/|name="csrfmiddlewaretoken" value="[^"]+"', "", page.content.decode())
+
+        assert strip(together) == strip(apart)
