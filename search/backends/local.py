@@ -76,13 +76,13 @@ class _Values:
     def __init__(self):
         self.rows = {}
         self._arrays = {}
-        self._pairs = None
+        self._layout = None
 
     def add(self, row, values):
         for v in values:
             self.rows.setdefault(v, []).append(row)
             self._arrays.pop(v, None)
-        self._pairs = None
+        self._layout = None
 
     def array(self, value):
         arr = self._arrays.get(value)
@@ -102,7 +102,7 @@ class _Values:
         """(values, offsets, value numbers): the values of rows 0..size-1
         laid out row after row, row r's at offsets[r]:offsets[r + 1] (a
         sparse row layout, as CSR), made again after rows were added."""
-        if self._pairs is None or len(self._pairs[1]) != size + 1:
+        if self._layout is None or len(self._layout[1]) != size + 1:
             values = list(self.rows)
             rows = np.concatenate([self.array(v) for v in values]) if values else np.zeros(0, dtype=np.int64)
             numbers = np.repeat(np.arange(len(values)), [len(self.rows[v]) for v in values])
@@ -110,8 +110,8 @@ class _Values:
             rows, numbers = rows[keep], numbers[keep]
             order = np.argsort(rows, kind="stable")
             offsets = np.searchsorted(rows[order], np.arange(size + 1))
-            self._pairs = (values, offsets, numbers[order])
-        return self._pairs
+            self._layout = (values, offsets, numbers[order])
+        return self._layout
 
     def counts(self, rows, size):
         """{value: how many of ``rows`` (distinct, each below ``size``) hold
@@ -259,7 +259,7 @@ class LocalNamespaceIndex:
         self.lexical = LocalLexicalIndex(options.bm25_k1, options.bm25_b)
         self.values = {f: _Values() for f in FACET_FIELDS + ("access",)}
         self.page_ids = []
-        self._page_ids_array = None  # np.asarray(page_ids), made when needed
+        self._page_ids_array = None  # np.asarray(page_ids), made again when rows were added
         self.rows = []  # (position, title, heading, text, metadata)
         self.alive = np.zeros(0, dtype=bool)
         self.page_rows = {}
@@ -297,7 +297,6 @@ class LocalNamespaceIndex:
     def add_chunk(self, page_id, position, title, heading, text, vector, metadata, terms):
         row = self.size
         self.page_ids.append(page_id)
-        self._page_ids_array = None
         self.rows.append((position, title, heading, text, metadata))
         self.page_rows.setdefault(page_id, []).append(row)
         self.vectors.add(vector[None, :])
@@ -404,7 +403,7 @@ class LocalNamespaceIndex:
             part = np.argpartition(-s, limit - 1)[:limit]
             candidates, s = candidates[part], s[part]
         order = np.lexsort((candidates, -s))  # ties broken by row for stable results
-        return list(zip(candidates[order].tolist(), s[order].astype(np.float64).tolist()))
+        return list(zip(candidates[order].tolist(), s[order].tolist()))
 
     def page_ids_array(self):
         if self._page_ids_array is None or len(self._page_ids_array) != len(self.page_ids):
