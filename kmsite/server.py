@@ -30,6 +30,7 @@ a header every client sent. ``WithoutProcessEnvironment`` takes them out.
 """
 
 import argparse
+import gc
 import os
 import sys
 
@@ -73,7 +74,26 @@ def create_application():
     from search.warmup import warm_up
 
     warm_up()
+    settle_heap()
     return WithoutProcessEnvironment(application)
+
+
+def settle_heap():
+    """Collect what warming up left behind, then freeze the rest: move
+    every object that exists now out of the cyclic garbage collector's reach
+    (``gc.freeze``).
+
+    A warm worker holds some 655,000 objects the collector tracks (Django,
+    Wagtail, the model's tokenizer, the index), nearly all of them for the
+    life of the process. Python's oldest-generation collection walks all of
+    them: 320 ms on these machines, holding the interpreter lock, so every
+    request in flight in the process stopped for it, and it ran again each
+    time enough new long-lived objects had piled up. After the freeze a full
+    collection walks only what was made since (0.0 ms just after start-up).
+    Frozen objects are still freed by reference counting when released; only
+    a reference cycle among them would stay."""
+    gc.collect()
+    gc.freeze()
 
 
 def _positive(name, raw):

@@ -1,12 +1,14 @@
 """The production web server (kmsite/server.py): its settings, and that the
 process environment never reaches a request."""
 
+import gc
 import http.client
 import os
 import signal
 import subprocess
 import sys
 import time
+import weakref
 from pathlib import Path
 
 import pytest
@@ -16,6 +18,46 @@ from kmsite.server import WithoutProcessEnvironment, options
 from tests import conftest
 
 ROOT = Path(__file__).resolve().parent.parent
+
+
+# --- the heap a worker serves from -------------------------------------------
+
+class _Node:
+    pass
+
+
+@pytest.fixture
+def unfrozen():
+    """Puts back what a test froze, so later tests see an ordinary heap."""
+    yield
+    gc.unfreeze()
+
+
+def _tracked(obj):
+    """Whether the cyclic collector still walks ``obj`` (frozen objects are in
+    no generation that ``gc.get_objects`` lists)."""
+    return any(o is obj for o in gc.get_objects())
+
+
+def test_a_worker_freezes_what_warming_up_built_after_collecting_its_garbage(monkeypatch, unfrozen):
+    built = []
+
+    def warm_up():  # stands in for loading the model and the index
+        model = _Node()
+        litter = _Node()
+        litter.self = litter  # a reference cycle: only the collector frees it
+        built.extend([model, weakref.ref(litter)])
+
+    monkeypatch.setattr("search.warmup.warm_up", warm_up)
+    from kmsite.server import create_application
+
+    app = create_application()
+    model, litter = built
+    assert isinstance(app, WithoutProcessEnvironment)
+    assert litter() is None, "the garbage was frozen instead of collected"
+    assert not _tracked(model), "what warming up built is still walked by every full collection"
+    later = _Node()
+    assert _tracked(later), "objects made after start-up must stay collectable"
 
 
 # --- settings ---------------------------------------------------------------
