@@ -232,6 +232,23 @@ def main():
 SEARCH_SHARE = 0.7
 
 
+def per_second(timeline, clock_start, duration):
+    """Each second of the run by when its requests started: how many, and
+    their p50, p95 and slowest latency (ms). Shows whether slow requests are
+    spread out or come in bursts, and what they line up with."""
+    import numpy as np
+
+    seconds = [[] for _ in range(int(duration) + 1)]
+    for t0, elapsed in timeline:
+        seconds[min(int(t0 - clock_start), len(seconds) - 1)].append(elapsed)
+    rows = []
+    for second, values in enumerate(seconds):
+        a = np.asarray(values) if values else np.zeros(1)
+        rows.append({"second": second, "requests": len(values), "p50_ms": round(float(np.percentile(a, 50)), 1),
+                     "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)})
+    return rows
+
+
 def bench_sessions(n):
     """Session cookies for ``n`` civil servants, created as a login would."""
     from django.conf import settings
@@ -293,6 +310,7 @@ def run_load(port, args):
     lock = threading.Lock()
     samples = {"search": [], "api": [], "page": []}
     unique_samples = []
+    timeline = []  # (start on the perf_counter clock, milliseconds) of every request
     errors = []
     count = [0]
 
@@ -336,6 +354,7 @@ def run_load(port, args):
             elapsed = (time.perf_counter() - t0) * 1000
             with lock:
                 samples[kind].append(elapsed)
+                timeline.append((t0, elapsed))
                 if unique:
                     unique_samples.append(elapsed)
                 if status != 200:
@@ -343,6 +362,7 @@ def run_load(port, args):
             next_start = max(next_start + interval, time.monotonic())
 
     edits = [0]
+    edit_times = []
     users_done = threading.Event()
 
     def editor():
@@ -355,13 +375,14 @@ def run_load(port, args):
             page.refresh_from_db()
             page.purpose = RichText(f"<p>Revised during the load test, edit {n}.</p>").source
             page.save_revision().publish()
+            edit_times.append(time.perf_counter())
             n += 1
             edits[0] = n
             users_done.wait(2)
 
     threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
     editor_thread = threading.Thread(target=editor)
-    started = time.monotonic()
+    started, clock_start = time.monotonic(), time.perf_counter()
     for t in threads:
         t.start()
     editor_thread.start()
@@ -402,6 +423,8 @@ def run_load(port, args):
         "errors": len(errors),
         "error_examples": errors[:10],
         "edits_published": edits[0],
+        "timeline": per_second(timeline, clock_start, duration),
+        "edits_at_s": [round(t - clock_start, 2) for t in edit_times],
         "extra_chunks": args.extra_chunks,
     }
 
