@@ -31,7 +31,6 @@ users flat out, one request after another, to measure capacity.
 """
 
 import argparse
-import gc
 import http.client
 import json
 import os
@@ -448,11 +447,12 @@ def run_load(port, args):
             users_done.wait(2)
 
     # The generator holds the embedding model and Django from setting up:
-    # out of the collector's reach, as in the server (kmsite/server.py,
-    # settle_heap), lest a full collection here stop all fifty users at
-    # once and add its pause to every request in flight.
-    gc.collect()
-    gc.freeze()
+    # out of the collector's reach, as in the server, lest a full collection
+    # here stop all fifty users at once and add its pause to every request
+    # in flight.
+    from kmsite.server import settle_heap
+
+    settle_heap()
     threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
     editor_thread = threading.Thread(target=editor)
     started, clock_start = time.monotonic(), time.perf_counter()
