@@ -53,6 +53,30 @@ def choose_in_modal(page, button_name, title, search=None):
     expect(modal).to_be_hidden()
 
 
+def settle_date_picker(page, field, leave_to):
+    """Let the admin's date picker open for ``field``, then close it by moving to ``leave_to``.
+
+    The picker opens on timers of its own (100 ms after the field takes
+    focus, and once more the first time it builds itself), so a click
+    elsewhere inside that window closes nothing and the picker opens
+    afterwards, over the Save button. Once it is open no timer is pending,
+    and leaving the field closes it for good. Focus alone did not open it in
+    one CI run out of many; a click on the field (a mousedown, its other
+    trigger) does, so the helper clicks when focus was not enough.
+    """
+    picker = page.locator(".xdsoft_datetimepicker:visible")
+    for _ in range(3):
+        try:
+            expect(picker).to_have_count(1, timeout=2000)
+            break
+        except AssertionError:
+            field.click()
+    else:
+        pytest.fail("the date picker never opened, neither on focus nor on a click")
+    leave_to.click()
+    expect(picker).to_have_count(0)
+
+
 def progress_text(done, total):
     return f"{done} of {total} done · {round(100 * done / total) if total else 0}%"
 
@@ -80,15 +104,10 @@ def test_hr_assigns_a_curriculum_and_the_learner_progresses(new_page, stack):
     choose_in_modal(hr, "Choose curriculum", curriculum["title"])
     hr.get_by_label("Assign to").select_option(label="An organisation unit")
     choose_in_modal(hr, "Choose organisation unit", unit_name, search=unit_name)
-    hr.get_by_role("textbox", name="Due date").fill(due.isoformat())
-    # The date picker opens 100 ms after its field takes focus (a timer of
-    # its own), so a click elsewhere within those 100 ms closes nothing and
-    # it opens afterwards, over the Save button. Wait for it to open, then
-    # leave the field, which closes it.
-    picker = hr.locator(".xdsoft_datetimepicker:visible")
-    expect(picker).to_have_count(1)
-    hr.get_by_role("textbox", name="Note").click()
-    expect(picker).to_have_count(0)
+    due_field = hr.get_by_role("textbox", name="Due date")
+    due_field.fill(due.isoformat())
+    settle_date_picker(hr, due_field, leave_to=hr.get_by_role("textbox", name="Note"))
+    expect(due_field).to_have_value(due.isoformat())
     hr.get_by_role("textbox", name="Note").fill("End-to-end test: records training")
     hr.get_by_role("button", name="Save", exact=True).click()
     hr.wait_for_load_state("load")
