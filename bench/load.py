@@ -206,7 +206,7 @@ def main():
         roots = {"web server": web.pid, "celery worker": worker.pid, "load generator": os.getpid()}
         settle = wait_settled(roots)  # both web workers and the Celery worker warm (model, index)
         cpu_before, machine_before = cpu_seconds_by_component(roots), machine_cpu_seconds()
-        results = run_load(port, args)
+        results = run_load(port, args, roots)
         cpu_after, machine_after = cpu_seconds_by_component(roots), machine_cpu_seconds()
         results["cpu_seconds"] = {k: round(cpu_after[k] - cpu_before[k], 1) for k in cpu_after}
         results["machine_cpu_seconds"] = {k: round(machine_after[k] - machine_before[k], 1) for k in machine_after}
@@ -248,8 +248,9 @@ def timeline_svg(results, width=760):
 
     rows = results["timeline"]
     left, right, top, lat_h, gap, req_h = 52, 12, 50, 210, 30, 70
+    cpu_h = 90 if any("cpu_s" in r for r in rows) else 0
     plot_w = width - left - right
-    height = top + lat_h + gap + req_h + 44
+    height = top + lat_h + gap + req_h + 44 + (cpu_h + 40 if cpu_h else 0)
     span = max(len(rows), 1)
     low, high = math.log10(5), math.log10(5000)
 
@@ -294,14 +295,38 @@ def timeline_svg(results, width=760):
                f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle">seconds into the run</text>')
     for second in range(0, span + 1, 10):
         out.append(f'<text x="{x(second):.1f}" y="{base + 24}" text-anchor="middle">{second}</text>')
+    if cpu_h:  # CPU per second by component, stacked, against the machine's cores
+        cores = os.cpu_count() or 1
+        cpu_base = base + 44 + cpu_h + 22
+        out.append(f'<text x="{left}" y="{cpu_base - cpu_h - 8}">CPU per second by component '
+                   f'(of {cores} cores; grey: stolen by the hypervisor)</text>')
+        parts = (("web server", "#2c6fbb"), ("celery worker", "#8e44ad"), ("postgresql", "#27ae60"),
+                 ("redis", "#c0392b"), ("load generator", "#f39c12"), ("steal", "#999999"))
+        for r in rows:
+            y = cpu_base
+            for name, colour in parts:
+                used = max(r.get("cpu_s", {}).get(name, 0.0), 0.0)
+                bar = cpu_h * min(used, cores) / cores
+                if bar > 0:
+                    y -= bar
+                    out.append(f'<rect x="{x(r["second"]) + 1:.1f}" y="{y:.1f}" '
+                               f'width="{max(plot_w / span - 2, 1):.1f}" height="{bar:.1f}" fill="{colour}"/>')
+        out.append(f'<text x="{left - 6}" y="{cpu_base - cpu_h + 10}" text-anchor="end">{cores}</text>'
+                   f'<text x="{left - 6}" y="{cpu_base}" text-anchor="end">0</text>')
+        for i, (name, colour) in enumerate(parts):
+            lx = left + 10 + i * 115
+            out.append(f'<rect x="{lx}" y="{cpu_base + 8}" width="10" height="10" fill="{colour}"/>'
+                       f'<text x="{lx + 14}" y="{cpu_base + 17}">{name}</text>')
     out.append("</svg>")
     return "\n".join(out)
 
 
-def per_second(timeline, clock_start, duration):
+def per_second(timeline, clock_start, duration, cpu_by_second=None):
     """Each second of the run by when its requests started: how many, and
-    their p50, p95 and slowest latency (ms). Shows whether slow requests are
-    spread out or come in bursts, and what they line up with."""
+    their p50, p95 and slowest latency (ms), with the CPU seconds each
+    component used in it (``cpu_s``) where they were sampled. Shows whether
+    slow requests are spread out or come in bursts, and what they line up
+    with."""
     import numpy as np
 
     seconds = [[] for _ in range(int(duration) + 1)]
@@ -312,6 +337,8 @@ def per_second(timeline, clock_start, duration):
         a = np.asarray(values) if values else np.zeros(1)
         rows.append({"second": second, "requests": len(values), "p50_ms": round(float(np.percentile(a, 50)), 1),
                      "p95_ms": round(float(np.percentile(a, 95)), 1), "max_ms": round(float(a.max()), 1)})
+        if cpu_by_second and second in cpu_by_second:
+            rows[-1]["cpu_s"] = cpu_by_second[second]
     return rows
 
 
@@ -359,7 +386,42 @@ def fetch(port, path, headers):
     return int(head[9:12])
 
 
-def run_load(port, args):
+class CpuSampler(threading.Thread):
+    """Samples the CPU seconds of each component (``cpu_seconds_by_component``)
+    and the machine's steal once a second, on the clock the requests are
+    timed on, so that a slow second can be laid beside what was busy in it:
+    the web workers, the Celery worker, PostgreSQL (autovacuum included),
+    Redis or the load generator itself. Reading /proc costs the generator
+    a few milliseconds a second."""
+
+    def __init__(self, roots, clock_start):
+        super().__init__(daemon=True)
+        self.roots, self.clock_start, self.stop = roots, clock_start, threading.Event()
+        self.samples = []  # (seconds since clock_start, {component: cpu s}, {busy, idle, steal})
+
+    def run(self):
+        tick = 0
+        while True:
+            self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
+                                 machine_cpu_seconds()))
+            tick += 1
+            if self.stop.wait(max(0.0, self.clock_start + tick - time.perf_counter())):
+                self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
+                                     machine_cpu_seconds()))
+                return
+
+    def per_second(self):
+        """{second: {component: cpu s used in it, "steal": s}} from consecutive samples."""
+        rows = {}
+        for (t0, cpu0, m0), (_t1, cpu1, m1) in zip(self.samples, self.samples[1:]):
+            row = {k: round(cpu1[k] - cpu0[k], 2) for k in cpu1}
+            if m0 and m1:
+                row["steal"] = round(m1["steal"] - m0["steal"], 2)
+            rows[int(t0 + 0.5)] = row
+        return rows
+
+
+def run_load(port, args, roots=None):
     import numpy as np
 
     from knowledge.models import KnowledgePage, ProcedurePage
@@ -456,6 +518,9 @@ def run_load(port, args):
     threads = [threading.Thread(target=user, args=(i,)) for i in range(args.users)]
     editor_thread = threading.Thread(target=editor)
     started, clock_start = time.monotonic(), time.perf_counter()
+    sampler = CpuSampler(roots, clock_start) if roots else None
+    if sampler:
+        sampler.start()
     for t in threads:
         t.start()
     editor_thread.start()
@@ -467,6 +532,11 @@ def run_load(port, args):
     duration = time.monotonic() - started
     users_done.set()
     editor_thread.join()
+    cpu_by_second = {}
+    if sampler:
+        sampler.stop.set()
+        sampler.join()
+        cpu_by_second = sampler.per_second()
 
     def pct(values):
         if not values:
@@ -501,7 +571,7 @@ def run_load(port, args):
         "errors": len(errors),
         "error_examples": errors[:10],
         "edits_published": edits[0],
-        "timeline": per_second(timeline, clock_start, duration),
+        "timeline": per_second(timeline, clock_start, duration, cpu_by_second),
         "edits_at_s": [round(t - clock_start, 2) for t in edit_times],
         "extra_chunks": args.extra_chunks,
     }
