@@ -3,6 +3,7 @@ process environment never reaches a request."""
 
 import gc
 import http.client
+import json
 import os
 import signal
 import subprocess
@@ -58,6 +59,57 @@ def test_a_worker_freezes_what_warming_up_built_after_collecting_its_garbage(mon
     assert not _tracked(model), "what warming up built is still walked by every full collection"
     later = _Node()
     assert _tracked(later), "objects made after start-up must stay collectable"
+
+
+# --- what a worker loads before its first request ----------------------------
+
+FIRST_REQUESTS = """
+import json, sys
+from django.test import Client
+from kmsite.wsgi import application  # as a worker starts: Django set up, middleware loaded
+if sys.argv[1] == "warm":  # what each worker process runs before it takes traffic
+    from kmsite.server import create_application
+    create_application()
+before = set(sys.modules)
+client = Client(HTTP_HOST="127.0.0.1")
+for path in ("/search/?q=annual+leave", "/api/search/?q=annual+leave", sys.argv[2]):
+    response = client.get(path)
+    assert response.status_code == 200, (path, response.status_code, response.content[:300])
+print(json.dumps(sorted(set(sys.modules) - before)))
+"""
+
+
+def _modules_first_requests_import(tmp_path, warm, page_url):
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test",
+           "DATABASE_URL": conftest.test_database_url(), "KM_VAR_DIR": str(tmp_path)}
+    done = subprocess.run([sys.executable, "-c", FIRST_REQUESTS, "warm" if warm else "cold", page_url], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_warmed_worker_imports_nothing_more_on_its_first_requests(tmp_path):
+    """A new process imports the URLconf, template libraries, the Redis
+    client and more on its first request, under the import lock, while its
+    other threads wait; a worker's start-up (``create_application``, with
+    ``warm_django``) does it before the worker takes traffic."""
+    from tests import factories as f
+
+    page = f.procedure("Book a train", implements=[f.policy("Travel policy")])  # committed: the process sees it
+    cold = _modules_first_requests_import(tmp_path, False, page.url)
+    assert "redis.client" in cold and "search.urls" in cold, cold  # what the warm-up is for
+    assert _modules_first_requests_import(tmp_path, True, page.url) == []
+
+
+def test_warming_up_survives_an_unreachable_cache(settings, caplog):
+    """The cache down at start-up: the worker still starts, and says so."""
+    from kmsite.server import warm_django
+
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
+                                   "LOCATION": f"redis://127.0.0.1:{conftest.free_port()}/0"}}
+    warm_django()
+    assert any("cache connection skipped" in r.getMessage() for r in caplog.records), caplog.text
 
 
 # --- settings ---------------------------------------------------------------
