@@ -36,11 +36,17 @@ def in_force_on(day, queryset=None):
     )
 
 
-def end_date(policy):
-    """The last day ``policy`` was (or will be) in force, or None if open-ended or unknown."""
+_UNKNOWN = object()
+
+
+def end_date(policy, successor=_UNKNOWN):
+    """The last day ``policy`` was (or will be) in force, or None if
+    open-ended or unknown. ``successor``: its ``successor_of``, where the
+    caller has already looked it up."""
     if policy.effective_to:
         return policy.effective_to
-    successor = successor_of(policy)
+    if successor is _UNKNOWN:
+        successor = successor_of(policy)
     if successor is not None and successor.effective_date:
         return successor.effective_date - datetime.timedelta(days=1)
     return None
@@ -75,13 +81,15 @@ def supersession_chain(policy, limit=50):
         seen.add(node.pk)
         older.append(node.specific)
         node = node.supersedes
-    newer, node = [], successor_of(policy)
+    successors = {}  # pk -> successor_of(that policy), looked up once for the walk and the end dates
+    newer, node = [], successors.setdefault(policy.pk, successor_of(policy))
     while node is not None and node.pk not in seen and len(newer) < limit:
         seen.add(node.pk)
         newer.append(node)
-        node = successor_of(node)
+        node = successors.setdefault(node.pk, successor_of(node))
     pages = list(reversed(older)) + [policy] + newer
-    return [ChainLink(p, p.effective_date if p.status != "draft" else None, end_date(p), p.pk == policy.pk)
+    return [ChainLink(p, p.effective_date if p.status != "draft" else None, end_date(p, successors.get(p.pk, _UNKNOWN)),
+                      p.pk == policy.pk)
             for p in pages]
 
 

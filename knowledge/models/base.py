@@ -191,18 +191,33 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         return obj
 
     # --- citations -------------------------------------------------------
-    def cited_pages(self, relation=None):
-        """(relation label, page) for each live page this page cites (only
-        those cited with ``relation``, if given)."""
+    def _outgoing_citations(self, relation=None):
         links = self.citations.select_related("target").order_by("sort_order")
         if relation is not None:
             links = links.filter(relation=relation)
-        return [(c.get_relation_display(), c.target) for c in links if c.target_id and c.target.live]
+        return [c for c in links if c.target_id and c.target.live]
+
+    def _incoming_citations(self):
+        return list(Citation.objects.filter(target=self, page__live=True).select_related("page"))
+
+    def cited_pages(self, relation=None):
+        """(relation label, page) for each live page this page cites (only
+        those cited with ``relation``, if given)."""
+        return [(c.get_relation_display(), c.target) for c in self._outgoing_citations(relation)]
 
     def citing_pages(self):
         """(relation label, page) for each live page that cites this one."""
-        links = Citation.objects.filter(target=self, page__live=True).select_related("page")
-        return [(c.get_relation_display(), c.page) for c in links]
+        return [(c.get_relation_display(), c.page) for c in self._incoming_citations()]
+
+    def visible_citations(self, request):
+        """This page's citations both ways, only to and from pages the
+        visitor may view: one query each way and one, for both, on the
+        stored access tokens."""
+        outgoing, incoming = self._outgoing_citations(), self._incoming_citations()
+        allowed = _viewable_ids([c.target for c in outgoing] + [c.page for c in incoming], request)
+        return VisibleCitations(
+            [c for c in outgoing if c.target_id in allowed], [c for c in incoming if c.page_id in allowed]
+        )
 
     @property
     def content_type_label(self):
@@ -212,25 +227,47 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         context = super().get_context(request, *args, **kwargs)
         # Lazy: read only when the body is rendered, not when it comes from
         # the page fragment cache (knowledge/fragments.py).
-        context["cites"] = SimpleLazyObject(lambda: _visible(self.cited_pages(), request))
-        context["cited_by"] = SimpleLazyObject(lambda: _visible(self.citing_pages(), request))
+        citations = context["citations"] = SimpleLazyObject(lambda: self.visible_citations(request))
+        context["cites"] = SimpleLazyObject(lambda: citations.cites)
+        context["cited_by"] = SimpleLazyObject(lambda: citations.cited_by)
         return context
 
 
-def _visible(pairs, request):
-    """Drop linked pages the visitor may not view (restricted pages stay
-    secret), with one query on the stored access tokens for all of them."""
+class VisibleCitations:
+    """A page's citations as one visitor may see them (``KnowledgePage.visible_citations``)."""
+
+    def __init__(self, outgoing, incoming):
+        self.outgoing, self.incoming = outgoing, incoming  # Citation rows
+
+    @property
+    def cites(self):
+        """(relation label, page) for each page cited, in the page's order."""
+        return [(c.get_relation_display(), c.target) for c in self.outgoing]
+
+    @property
+    def cited_by(self):
+        """(relation label, page) for each page that cites this one."""
+        return [(c.get_relation_display(), c.page) for c in self.incoming]
+
+    def targets(self, relation):
+        """The pages cited with ``relation``."""
+        return [c.target for c in self.outgoing if c.relation == relation]
+
+
+def _viewable_ids(pages, request):
+    """The ids of those ``pages`` the visitor may view (live, and holding
+    one of the visitor's access tokens): one query for all of them."""
     from ..access import user_tokens
     from .access import PageAccessToken
 
-    if not pairs:
-        return []
+    if not pages:
+        return set()
     allowed = set(
         PageAccessToken.objects.filter(
-            page_id__in=[page.pk for _label, page in pairs], token__in=user_tokens(request.user)
+            page_id__in={page.pk for page in pages}, token__in=user_tokens(request.user)
         ).values_list("page_id", flat=True)
     )
-    return [(label, page) for label, page in pairs if page.pk in allowed and page.live]
+    return {page.pk for page in pages if page.pk in allowed and page.live}
 
 
 class Citation(Orderable):

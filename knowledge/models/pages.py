@@ -292,14 +292,14 @@ class ProcedurePage(KnowledgePage):
         verbose_name = "procedure"
 
     def get_context(self, request, *args, **kwargs):
-        from .base import CitationRelation, _visible
+        from .base import CitationRelation
 
         context = super().get_context(request, *args, **kwargs)
         # Only the policies the viewer may see (a restricted policy's title
-        # is itself restricted); lazy, as in KnowledgePage.get_context.
-        context["implements"] = SimpleLazyObject(lambda: [
-            page for _label, page in _visible(self.cited_pages(CitationRelation.IMPLEMENTS), request)
-        ])
+        # is itself restricted), from the citations the page lists anyway;
+        # lazy, as in KnowledgePage.get_context.
+        citations = context["citations"]
+        context["implements"] = SimpleLazyObject(lambda: citations.targets(CitationRelation.IMPLEMENTS))
         return context
 
 

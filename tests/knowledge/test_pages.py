@@ -176,3 +176,22 @@ def test_pages_are_served_when_the_cache_is_down(client, monkeypatch):
     monkeypatch.setattr(fragments, "cache", Down())
     queries, html = _site_queries(client, page.url)
     assert queries and "Cache down policy" in html  # Wagtail looked the site up itself
+
+
+def test_a_page_reads_its_citations_both_ways_with_one_access_query(client, settings):
+    """Cites, cited by and (for a procedure) implements come from the same
+    rows: one query each way for the links, one on the access tokens."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    settings.KM_PAGE_CACHE_SECONDS = 0  # the body is rendered, not read from the cache
+    policy = f.policy("Travel policy")
+    procedure = f.procedure("Book a train", implements=[policy])
+    f.procedure("Claim a fare", implements=[procedure])
+    client.get(procedure.url)  # the visitor's facts and the site, read once
+    with CaptureQueriesContext(connection) as ctx:
+        html = client.get(procedure.url).content.decode()
+    tables = [q["sql"] for q in ctx.captured_queries]
+    assert sum('FROM "knowledge_citation"' in sql for sql in tables) == 2, tables
+    assert sum('FROM "knowledge_pageaccesstoken"' in sql for sql in tables) == 1, tables
+    assert "Travel policy" in html and "Claim a fare" in html  # cites (and implements), cited by

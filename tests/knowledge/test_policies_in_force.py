@@ -93,3 +93,14 @@ def test_policy_page_shows_its_chain_and_answers_for_a_date(client, chain):
     asked = client.get(chain["v3"].url + "?date=2016-05-01").content.decode()
     assert "In force on 1 May 2016" in asked and "was in force that day" in asked
     assert chain["v1"].url in asked.split("In force on 1 May 2016")[1].split("</section>")[0]
+
+
+def test_a_chain_looks_up_each_successor_once(chain, django_assert_num_queries):
+    """Walking the chain forwards and dating its links ask the same
+    question (which policy replaced this one?); it is asked once a policy."""
+    v1 = PolicyPage.objects.get(pk=chain["v1"].pk)
+    # v1 has no predecessor: v1 -> v2, v2 -> v3, v3 -> none: three lookups, and no more for the end dates
+    with django_assert_num_queries(3):
+        links = supersession_chain(v1)
+    assert [link.end for link in links] == [D(2020, 2, 29), D(2025, 6, 30), None]
+    assert [link.end for link in links] == [end_date(link.policy) for link in links]
