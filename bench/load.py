@@ -399,15 +399,17 @@ class CpuSampler(threading.Thread):
         self.roots, self.clock_start, self.stop = roots, clock_start, threading.Event()
         self.samples = []  # (seconds since clock_start, {component: cpu s}, {busy, idle, steal})
 
+    def sample(self):
+        self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
+                             machine_cpu_seconds()))
+
     def run(self):
         tick = 0
         while True:
-            self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
-                                 machine_cpu_seconds()))
+            self.sample()
             tick += 1
             if self.stop.wait(max(0.0, self.clock_start + tick - time.perf_counter())):
-                self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
-                                     machine_cpu_seconds()))
+                self.sample()  # the last, partial second
                 return
 
     def per_second(self):

@@ -82,11 +82,13 @@ def supersession_chain(policy, limit=50):
         older.append(node.specific)
         node = node.supersedes
     successors = {}  # pk -> successor_of(that policy), looked up once for the walk and the end dates
-    newer, node = [], successors.setdefault(policy.pk, successor_of(policy))
+    newer, node = [], successor_of(policy)
+    successors[policy.pk] = node
     while node is not None and node.pk not in seen and len(newer) < limit:
         seen.add(node.pk)
         newer.append(node)
-        node = successors.setdefault(node.pk, successor_of(node))
+        successors[node.pk] = successor_of(node)
+        node = successors[node.pk]
     pages = list(reversed(older)) + [policy] + newer
     return [ChainLink(p, p.effective_date if p.status != "draft" else None, end_date(p, successors.get(p.pk, _UNKNOWN)),
                       p.pk == policy.pk)
