@@ -250,15 +250,15 @@ def timeline_svg(results, width=760):
     left, right, top, lat_h, gap, req_h = 52, 12, 50, 210, 30, 70
     cpu_h = 90 if any("cpu_s" in r for r in rows) else 0
     plot_w = width - left - right
-    height = top + lat_h + gap + req_h + 44 + (cpu_h + 40 if cpu_h else 0)
+    height = top + lat_h + gap + req_h + 44 + (cpu_h + 52 if cpu_h else 0)
     span = max(len(rows), 1)
-    low, high = math.log10(5), math.log10(5000)
+    low, high = 0.0, math.log10(5000)  # 1 ms to 5 s
 
     def x(second):
         return left + plot_w * second / span
 
     def y_ms(ms):
-        v = min(max(math.log10(max(ms, 5)), low), high)
+        v = min(max(math.log10(max(ms, 1)), low), high)
         return top + lat_h * (1 - (v - low) / (high - low))
 
     out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
@@ -266,7 +266,7 @@ def timeline_svg(results, width=760):
            f'<text x="{left}" y="16" font-size="13">{results["searches_per_s"]} searches/s of '
            f'{results["offered_searches_per_s"]} offered; search p95 {results["search"].get("p95_ms")} ms; '
            f'{results["errors"]} errors</text>']
-    for ms in (10, 20, 50, 100, 200, 500, 1000, 2000):
+    for ms in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000):
         out.append(f'<line x1="{left}" x2="{width - right}" y1="{y_ms(ms):.1f}" y2="{y_ms(ms):.1f}" stroke="#e4e4e4"/>'
                    f'<text x="{left - 6}" y="{y_ms(ms) + 4:.1f}" text-anchor="end">{ms}</text>')
     out.append(f'<line x1="{left}" x2="{width - right}" y1="{y_ms(GOAL_P95_MS):.1f}" y2="{y_ms(GOAL_P95_MS):.1f}" '
@@ -292,12 +292,12 @@ def timeline_svg(results, width=760):
     out.append(f'<text x="{left - 6}" y="{base - req_h + 10}" text-anchor="end">{most}</text>'
                f'<text x="{left - 6}" y="{base}" text-anchor="end">0</text>'
                f'<text x="{left}" y="{base - req_h - 6}">requests per second (ticks below: edits published)</text>'
-               f'<text x="{left + plot_w / 2}" y="{height - 6}" text-anchor="middle">seconds into the run</text>')
+               f'<text x="{left + plot_w / 2}" y="{base + 38}" text-anchor="middle">seconds into the run</text>')
     for second in range(0, span + 1, 10):
         out.append(f'<text x="{x(second):.1f}" y="{base + 24}" text-anchor="middle">{second}</text>')
     if cpu_h:  # CPU per second by component, stacked, against the machine's cores
         cores = os.cpu_count() or 1
-        cpu_base = base + 44 + cpu_h + 22
+        cpu_base = base + 44 + cpu_h + 26
         out.append(f'<text x="{left}" y="{cpu_base - cpu_h - 8}">CPU per second by component '
                    f'(of {cores} cores; grey: stolen by the hypervisor)</text>')
         parts = (("web server", "#2c6fbb"), ("celery worker", "#8e44ad"), ("postgresql", "#27ae60"),
