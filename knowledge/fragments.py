@@ -36,8 +36,10 @@ rendered), never trusted.
 
 import hashlib
 import logging
+import math
 import secrets
 import threading
+import time
 
 from django.conf import settings
 from django.core.cache import cache
@@ -45,6 +47,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from kmsite.cache import first_read
+from kmsite.inflight import InFlight
 
 logger = logging.getLogger("govkm.knowledge")
 
@@ -97,6 +100,85 @@ def put(key, html):
         cache.set(key, html, cache_seconds())
     except Exception as exc:
         logger.warning("page fragment not stored (%s)", exc)
+
+
+# Renders of one body at a time. Within a process, requests for a body being
+# rendered wait for it (kmsite/inflight.py); across processes, the renderer
+# holds a claim in the cache and the others read the cache until the body
+# appears. Either wait ends after RENDER_WAIT_SECONDS, and the waiter then
+# renders the body itself.
+RENDER_WAIT_SECONDS = 2.0
+_POLL_FIRST, _POLL_MOST = 0.01, 0.1
+_renders = InFlight(RENDER_WAIT_SECONDS)
+
+
+def get_or_render(key, render):
+    """The body stored under ``key``; if there is none, ``render()`` makes
+    it and it is stored. However many requests in however many web
+    processes miss the same body at once (a page just published, a popular
+    page after the cache was emptied), it is rendered about once."""
+    html = get(key)
+    if html is not None:
+        return html
+    with _renders.once(key) as leading:
+        if not leading:  # another thread here rendered it, or gave up waiting
+            html = get(key)
+            return html if html is not None else _render_and_store(key, render)
+        if not _claim(key):  # another process is rendering it
+            html = _wait_for(key)
+            if html is not None:
+                return html
+            return _render_and_store(key, render)
+        try:
+            return _render_and_store(key, render)
+        finally:
+            _release(key)
+
+
+def _render_and_store(key, render):
+    html = render()
+    put(key, html)
+    return html
+
+
+def _claim_key(key):
+    return key + ":rendering"
+
+
+def _claim(key):
+    """Whether this process may render the body: no other holds the claim,
+    or the cache cannot say (then everybody renders, as without a cache)."""
+    try:
+        return cache.add(_claim_key(key), 1, math.ceil(RENDER_WAIT_SECONDS))
+    except Exception as exc:
+        logger.warning("page fragment cache unavailable (%s)", exc)
+        return True
+
+
+def _release(key):
+    try:
+        cache.delete(_claim_key(key))
+    except Exception as exc:  # the claim expires by itself
+        logger.warning("page fragment render claim not released (%s)", exc)
+
+
+def _wait_for(key):
+    """The body under ``key`` once another process has stored it, or None
+    after RENDER_WAIT_SECONDS (or when its claim is gone with no body:
+    that render failed)."""
+    deadline = time.monotonic() + RENDER_WAIT_SECONDS
+    pause = _POLL_FIRST
+    while time.monotonic() < deadline:
+        time.sleep(pause)
+        pause = min(pause * 1.5, _POLL_MOST)
+        try:
+            found = cache.get_many([key, _claim_key(key)])
+        except Exception as exc:
+            logger.warning("page fragment cache unavailable (%s)", exc)
+            return None
+        if key in found or _claim_key(key) not in found:
+            return found.get(key)
+    return None
 
 
 def _start():

@@ -89,11 +89,6 @@ class PageFragmentNode(template.Node):
         from .. import fragments
 
         key = fragments.fragment_key(self.page.resolve(context), context.get("request"))
-        if key is not None:
-            html = fragments.get(key)
-            if html is not None:
-                return html
-        html = self.nodelist.render(context)
-        if key is not None:
-            fragments.put(key, html)
-        return html
+        if key is None:
+            return self.nodelist.render(context)
+        return fragments.get_or_render(key, lambda: self.nodelist.render(context))

@@ -3,6 +3,9 @@ costs a handful of queries, and nothing a viewer sees is stale or leaks —
 the page's own changes, its neighbours', access, training links — while a
 cache that cannot be reached only costs speed."""
 
+import threading
+import time
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -196,3 +199,105 @@ def test_an_unreachable_cache_costs_only_speed(client, monkeypatch):
     republish(page, title="Archive a closed case (v2)")  # a publish while the cache is down still succeeds
     monkeypatch.undo()
     assert "Archive a closed case (v2)" in view(client, page)
+
+
+# --- one render at a time (fragments.get_or_render) --------------------------
+
+@pytest.fixture
+def shared_cache(settings, redis_url):
+    """The real Redis cache that web processes share."""
+    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
+                                   "KEY_PREFIX": "km-frag-render-test"}}
+    from django.core.cache import cache
+
+    key = "km:frag:body:render-test"
+    cache.delete_many([key, key + ":rendering"])
+    yield cache, key
+    cache.delete_many([key, key + ":rendering"])
+
+
+class Renderer:
+    """A body render that takes a while and counts how often it ran."""
+
+    def __init__(self, html="<p>body</p>", seconds=0.3):
+        self.html, self.seconds, self.calls = html, seconds, 0
+        self._lock = threading.Lock()
+
+    def __call__(self):
+        with self._lock:
+            self.calls += 1
+        time.sleep(self.seconds)
+        return self.html
+
+
+def in_threads(n, target):
+    results = [None] * n
+
+    def run(i):
+        results[i] = target()
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    return results
+
+
+def test_a_body_missed_by_many_requests_at_once_is_rendered_once(shared_cache):
+    cache, key = shared_cache
+    render = Renderer()
+    results = in_threads(8, lambda: fragments.get_or_render(key, render))
+    assert results == ["<p>body</p>"] * 8
+    assert render.calls == 1
+    assert cache.get(key) == "<p>body</p>"
+    assert cache.get(key + ":rendering") is None  # the claim is released
+
+
+def test_a_body_another_process_is_rendering_is_awaited_not_rendered_again(shared_cache):
+    cache, key = shared_cache
+    cache.add(key + ":rendering", 1, 5)  # another web process claimed it
+    render = Renderer(html="<p>ours</p>")
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(fragments.get_or_render(key, render)))
+    waiter.start()
+    time.sleep(0.2)
+    cache.set(key, "<p>theirs</p>", 60)  # ... and stores it
+    cache.delete(key + ":rendering")
+    waiter.join(10)
+    assert result == ["<p>theirs</p>"]
+    assert render.calls == 0
+
+
+def test_a_claim_whose_render_failed_or_stalled_does_not_hold_the_body_back(shared_cache, monkeypatch):
+    cache, key = shared_cache
+    render = Renderer(html="<p>ours</p>", seconds=0)
+    # the other process's render failed: its claim is gone, with no body
+    cache.add(key + ":rendering", 1, 5)
+    result = []
+    waiter = threading.Thread(target=lambda: result.append(fragments.get_or_render(key, render)))
+    waiter.start()
+    time.sleep(0.1)
+    cache.delete(key + ":rendering")
+    waiter.join(10)
+    assert result == ["<p>ours</p>"] and render.calls == 1
+    # the other process stalled, holding its claim: rendered here after the wait
+    cache.delete(key)
+    cache.add(key + ":rendering", 1, 30)
+    monkeypatch.setattr(fragments, "RENDER_WAIT_SECONDS", 0.3)
+    assert fragments.get_or_render(key, render) == "<p>ours</p>"
+    assert render.calls == 2
+    assert cache.get(key) == "<p>ours</p>"
+
+
+def test_rendering_goes_on_when_the_cache_is_down(monkeypatch):
+    class Down:
+        def __getattr__(self, name):
+            def fail(*args, **kwargs):
+                raise ConnectionError("cache down")
+            return fail
+
+    monkeypatch.setattr(fragments, "cache", Down())
+    render = Renderer(seconds=0)
+    assert fragments.get_or_render("km:frag:body:down", render) == "<p>body</p>"
+    assert render.calls == 1
