@@ -17,6 +17,7 @@ from django.core.signals import setting_changed
 from django.dispatch import receiver
 
 from kmsite.cache import first_read
+from kmsite.inflight import InFlight
 from knowledge.access import user_tokens
 
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
@@ -189,6 +190,8 @@ class SearchResponse:
 
 
 _result_cache = None
+# rankings in progress in this process, by result cache key
+_rankings = InFlight(wait_seconds=2.0)
 
 
 def result_cache():
@@ -283,10 +286,19 @@ class SearchService:
         # ranking depends on: the query as analysed and expanded with today's
         # synonyms, every filter and the viewer's access tokens, so nobody is
         # shown another's results.
-        key, cached = self._cached(
+        parts = (
             "search", request.q, expanded, tuple(terms), request.mode, request.page, request.per_page, candidates,
             tuple((f.name, tuple(getattr(filters, f.name))) for f in dataclasses.fields(filters)),
         )
+        key, cached = self._cached(*parts)
+        if cached is None and key is not None:
+            # Requests asking the same while it is being ranked wait for
+            # that ranking rather than repeat it (kmsite/inflight.py).
+            with _rankings.once(key[0]) as leading:
+                if not leading:
+                    key, cached = self._cached(*parts)
+                if cached is None:
+                    return self._search_afresh(request, filters, terms, expanded, candidates, key, started)
         if cached is not None:
             results, total, facets, num_pages, best_similarity = cached
             shown = [dataclasses.replace(r) for r in results]  # successors are per request
@@ -296,6 +308,11 @@ class SearchService:
                 took_ms=(time.perf_counter() - started) * 1000, backend=self.backend.alias,
                 best_similarity=best_similarity,
             )
+        return self._search_afresh(request, filters, terms, expanded, candidates, key, started)
+
+    def _search_afresh(self, request, filters, terms, expanded, candidates, key, started):
+        """Rank ``request`` against the index, and keep the page of results
+        under the cache handle ``key`` (if any) unless the engine sent a notice."""
         vector = None
         if request.mode in ("semantic", "hybrid"):
             vector = self._embedder().embed_query(expanded)

@@ -178,3 +178,43 @@ def test_this_process_writes_are_seen_at_once_whatever_the_interval(client, page
     assert titles(client, q="gift") == ["Gifts policy"]
     LocalSearchBackend("another-object", {}).delete_page(SITE_NAMESPACE, pages["public"].pk)
     assert titles(client, q="gift") == []
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # threads read committed rows
+def test_a_search_asked_by_many_at_once_is_ranked_once(monkeypatch):
+    """Requests that miss the cache for the same search while it is being
+    ranked wait for that ranking and are answered from the cache; a
+    different search does not wait for it."""
+    import threading
+    import time
+
+    from search.service import SearchService, parse_request
+
+    f.policy("Gifts policy", body="All gifts must be declared, whatever their value.")
+    f.policy("Leave policy", body="Annual leave is booked a month ahead.")
+    backend = get_search_backend()
+    ranked, lock = [], threading.Lock()
+    real_search = type(backend).search
+
+    def slow_search(self, namespace, **kwargs):
+        with lock:
+            ranked.append(kwargs["text"])
+        time.sleep(0.3)  # long enough for the other requests to arrive meanwhile
+        return real_search(self, namespace, **kwargs)
+
+    service = SearchService(backend)
+    service.search(parse_request({"q": "travel"}), access=["public"])  # the index loaded, as a worker's warm-up does
+    monkeypatch.setattr(type(backend), "search", slow_search)
+    answers = {}
+
+    def ask(i, q):
+        answers[i] = [r.title for r in service.search(parse_request({"q": q}), access=["public"]).results]
+
+    queries = ["gifts declared"] * 6 + ["annual leave"] * 2
+    threads = [threading.Thread(target=ask, args=(i, q)) for i, q in enumerate(queries)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(20)
+    assert sorted(ranked) == ["annual leave", "gifts declared"]
+    assert [answers[i][0] for i in range(8)] == ["Gifts policy"] * 6 + ["Leave policy"] * 2
