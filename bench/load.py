@@ -330,7 +330,7 @@ def per_second(timeline, clock_start, duration, cpu_by_second=None):
     import numpy as np
 
     seconds = [[] for _ in range(int(duration) + 1)]
-    for t0, elapsed, _search in timeline:
+    for t0, elapsed, _kind, _unique in timeline:
         seconds[min(int(t0 - clock_start), len(seconds) - 1)].append(elapsed)
     rows = []
     for second, values in enumerate(seconds):
@@ -438,9 +438,8 @@ def run_load(port, args, roots=None):
     interval = args.users * SEARCH_SHARE / args.rate if args.rate > 0 else 0.0
     stop_at = time.monotonic() + args.seconds
     lock = threading.Lock()
-    samples = {"search": [], "api": [], "page": []}
-    unique_samples = []
-    timeline = []  # (start on the perf_counter clock, milliseconds, a search?) of every request
+    # every request: (start on the perf_counter clock, milliseconds, kind, never asked before?)
+    timeline = []
     errors = []
     count = [0]
 
@@ -483,10 +482,7 @@ def run_load(port, args, roots=None):
                 status = f"{type(exc).__name__}"
             elapsed = (time.perf_counter() - t0) * 1000
             with lock:
-                samples[kind].append(elapsed)
-                timeline.append((t0, elapsed, kind != "page"))
-                if unique:
-                    unique_samples.append(elapsed)
+                timeline.append((t0, elapsed, kind, unique))
                 if status != 200:
                     errors.append(f"{status} {path[:80]}")
             next_start = max(next_start + interval, time.monotonic())
@@ -547,8 +543,11 @@ def run_load(port, args, roots=None):
         return {"count": len(values), "p50_ms": round(float(np.percentile(a, 50)), 1),
                 "p95_ms": round(float(np.percentile(a, 95)), 1), "p99_ms": round(float(np.percentile(a, 99)), 1)}
 
+    samples = {"search": [], "api": [], "page": []}
+    for _t0, elapsed, kind, _unique in timeline:
+        samples[kind].append(elapsed)
     searches = samples["search"] + samples["api"]
-    total = sum(len(v) for v in samples.values())
+    total = len(timeline)
     return {
         "users": args.users,
         "logged_in": not args.anonymous,
@@ -562,14 +561,14 @@ def run_load(port, args, roots=None):
         "search": pct(searches),
         "search_html": pct(samples["search"]),
         "search_api": pct(samples["api"]),
-        "search_never_asked_before": pct(unique_samples),
+        "search_never_asked_before": pct([e for _t0, e, _kind, unique in timeline if unique]),
         "page_view": pct(samples["page"]),
         "all": pct([v for vs in samples.values() for v in vs]),
         # the same searches without the first WARM_SECONDS, while every cache
         # is still empty (a fresh database and Redis): reported beside the
         # whole run, never instead of it
-        f"search_after_first_{WARM_SECONDS}_s": pct([e for t0, e, search in timeline
-                                                     if search and t0 - clock_start >= WARM_SECONDS]),
+        f"search_after_first_{WARM_SECONDS}_s": pct([e for t0, e, kind, _unique in timeline
+                                                     if kind != "page" and t0 - clock_start >= WARM_SECONDS]),
         "errors": len(errors),
         "error_examples": errors[:10],
         "edits_published": edits[0],
