@@ -18,6 +18,13 @@ import contextlib
 import threading
 
 
+class _Flight:
+    __slots__ = ("done", "thread")
+
+    def __init__(self, thread):
+        self.done, self.thread = threading.Event(), thread
+
+
 class InFlight:
     def __init__(self, wait_seconds=2.0):
         self.wait_seconds = wait_seconds
@@ -29,14 +36,19 @@ class InFlight:
         """Yield True to the thread that should compute the entry for
         ``key`` (the first to ask while no computation of it is running),
         False to one that waited for another's: it should read the cache
-        again and compute only if the entry is still missing."""
+        again and compute only if the entry is still missing. A thread that
+        asks again for a key it is computing itself is told to compute."""
+        me = threading.get_ident()
         with self._lock:
-            done = self._flights.get(key)
-            leading = done is None
+            flight = self._flights.get(key)
+            leading = flight is None
             if leading:
-                done = self._flights[key] = threading.Event()
+                flight = self._flights[key] = _Flight(me)
         if not leading:
-            done.wait(self.wait_seconds)
+            if flight.thread == me:  # asked again within its own computation: nobody to wait for
+                yield True
+                return
+            flight.done.wait(self.wait_seconds)
             yield False
             return
         try:
@@ -44,7 +56,7 @@ class InFlight:
         finally:
             with self._lock:
                 del self._flights[key]
-            done.set()
+            flight.done.set()
 
     def __len__(self):
         """How many computations are running now."""

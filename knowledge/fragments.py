@@ -36,7 +36,6 @@ rendered), never trusted.
 
 import hashlib
 import logging
-import math
 import secrets
 import threading
 import time
@@ -102,14 +101,16 @@ def put(key, html):
         logger.warning("page fragment not stored (%s)", exc)
 
 
-# Renders of one body at a time. Within a process, requests for a body being
-# rendered wait for it (kmsite/inflight.py); across processes, the renderer
-# holds a claim in the cache and the others read the cache until the body
-# appears. Either wait ends after RENDER_WAIT_SECONDS, and the waiter then
-# renders the body itself.
+# Renders of one body at a time. Across processes, the renderer holds a
+# claim in the cache and the others read the cache until the body appears,
+# for at most RENDER_WAIT_SECONDS, then render it themselves. Within a
+# process, requests for a body being rendered wait for that request
+# (kmsite/inflight.py), which may itself be waiting for another process:
+# long enough for both.
 RENDER_WAIT_SECONDS = 2.0
+_CLAIM_SECONDS = 10  # outlives any render; released as soon as it is done
 _POLL_FIRST, _POLL_MOST = 0.01, 0.1
-_renders = InFlight(RENDER_WAIT_SECONDS)
+_renders = InFlight(2 * RENDER_WAIT_SECONDS + 1)
 
 
 def get_or_render(key, render):
@@ -124,15 +125,18 @@ def get_or_render(key, render):
         if not leading:  # another thread here rendered it, or gave up waiting
             html = get(key)
             return html if html is not None else _render_and_store(key, render)
+        claimed_at = time.monotonic()
         if not _claim(key):  # another process is rendering it
             html = _wait_for(key)
             if html is not None:
                 return html
             return _render_and_store(key, render)
         try:
-            return _render_and_store(key, render)
+            html = get(key)  # stored between the first look and the claim?
+            return html if html is not None else _render_and_store(key, render)
         finally:
-            _release(key)
+            if time.monotonic() - claimed_at < _CLAIM_SECONDS - 1:  # still ours: not expired, so not retaken
+                _release(key)
 
 
 def _render_and_store(key, render):
@@ -149,7 +153,7 @@ def _claim(key):
     """Whether this process may render the body: no other holds the claim,
     or the cache cannot say (then everybody renders, as without a cache)."""
     try:
-        return cache.add(_claim_key(key), 1, math.ceil(RENDER_WAIT_SECONDS))
+        return cache.add(_claim_key(key), 1, _CLAIM_SECONDS)
     except Exception as exc:
         logger.warning("page fragment cache unavailable (%s)", exc)
         return True

@@ -115,6 +115,16 @@ def test_a_waiter_goes_on_by_itself_when_the_computation_takes_too_long():
     assert went_on == [(False, False)]  # it went on while the leader was still at work
 
 
+def test_asking_again_inside_its_own_computation_does_not_wait_for_itself():
+    flights = InFlight(wait_seconds=30)
+    with flights.once("entry") as outer:
+        started = time.monotonic()
+        with flights.once("entry") as inner:
+            assert outer and inner
+        assert time.monotonic() - started < 10  # not the 30 s wait
+    assert len(flights) == 0
+
+
 @pytest.mark.parametrize("wait_seconds", [0, 0.5])
 def test_a_lone_request_never_waits(wait_seconds):
     flights = InFlight(wait_seconds=wait_seconds)

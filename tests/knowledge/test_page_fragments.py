@@ -254,6 +254,16 @@ def test_a_body_missed_by_many_requests_at_once_is_rendered_once(shared_cache):
     assert cache.get(key + ":rendering") is None  # the claim is released
 
 
+def test_within_a_process_requests_wait_for_the_one_rendering(shared_cache, monkeypatch):
+    """The same, with no claims to go by (each request acts as if alone
+    in its process): the process's own wait keeps it to one render."""
+    cache, key = shared_cache
+    monkeypatch.setattr(fragments, "_claim", lambda key: True)
+    render = Renderer()
+    assert in_threads(8, lambda: fragments.get_or_render(key, render)) == ["<p>body</p>"] * 8
+    assert render.calls == 1
+
+
 def test_a_body_another_process_is_rendering_is_awaited_not_rendered_again(shared_cache):
     cache, key = shared_cache
     cache.add(key + ":rendering", 1, 5)  # another web process claimed it
