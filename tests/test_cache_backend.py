@@ -62,6 +62,41 @@ def test_an_unreachable_server_raises_as_djangos_does():
         down.get("anything")
 
 
+def test_a_server_that_never_answers_fails_a_call_within_the_projects_timeout():
+    """With the project's options, a Redis that accepts connections and never
+    answers fails each cache call after its timeout instead of holding the
+    request for ever (callers treat the error as a miss)."""
+    import socket
+    import threading
+
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    from kmsite.settings.base import REDIS_CACHE_OPTIONS
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(4)
+    held = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    silent = RedisCache(f"redis://127.0.0.1:{listener.getsockname()[1]}/0", {"OPTIONS": REDIS_CACHE_OPTIONS})
+    outcome = []
+
+    def call():
+        try:
+            silent.get("anything")
+        except Exception as exc:
+            outcome.append(exc)
+
+    caller = threading.Thread(target=call, daemon=True)
+    caller.start()
+    caller.join(30)
+    listener.close()
+    for conn in held:
+        conn.close()
+    assert not caller.is_alive(), "the cache call hung"
+    assert len(outcome) == 1 and isinstance(outcome[0], RedisTimeoutError)
+
+
 @pytest.fixture(params=["redis", "locmem"])
 def any_cache(request, redis_url):
     if request.param == "locmem":

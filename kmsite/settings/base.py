@@ -149,11 +149,16 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Cache ----------------------------------------------------------------
 REDIS_URL = _url("REDIS_URL", "", ["redis", "rediss", "unix"])
+# A Redis that takes connections but does not answer (overloaded, a network
+# partition) costs a cache call at most a second, instead of holding the
+# request for ever; every caller treats a cache error as a miss.
+REDIS_CACHE_OPTIONS = {"socket_connect_timeout": 1.0, "socket_timeout": 1.0}
 if REDIS_URL:
     CACHES = {
         "default": {
             "BACKEND": "kmsite.cache.RedisCache",  # Django's, reusing its clients
             "LOCATION": REDIS_URL,
+            "OPTIONS": REDIS_CACHE_OPTIONS,
         }
     }
 else:
