@@ -1,5 +1,6 @@
-"""Helpers for the freshness tests: set review dates without revisions,
-publish material changes as an editor would."""
+"""Helpers for the knowledge tests: set review dates without revisions,
+publish material changes as an editor would, stand in for a cache that
+cannot be reached."""
 
 import datetime
 
@@ -41,3 +42,14 @@ def days_ago(n):
 @pytest.fixture
 def today():
     return timezone.localdate()
+
+
+class UnreachableCache:
+    """A cache every call to which fails, as Django's Redis cache does when
+    Redis is down."""
+
+    def __getattr__(self, name):
+        def fail(*args, **kwargs):
+            raise ConnectionError("cache down")
+
+        return fail

@@ -16,6 +16,8 @@ from knowledge.review import confirm_review
 from tests import factories as f
 from tests.training import factories as tf
 
+from .conftest import UnreachableCache
+
 pytestmark = pytest.mark.django_db
 
 
@@ -186,15 +188,9 @@ def test_query_strings_and_previews_are_not_cached(client):
 
 
 def test_an_unreachable_cache_costs_only_speed(client, monkeypatch):
-    class Down:
-        def __getattr__(self, name):
-            def fail(*args, **kwargs):
-                raise ConnectionError("cache down")
-            return fail
-
     page = f.procedure("Archive a closed case", implements=[f.policy("Data retention policy")])
     healthy = view(client, page)
-    monkeypatch.setattr(fragments, "cache", Down())
+    monkeypatch.setattr(fragments, "cache", UnreachableCache())
     assert body(view(client, page)) == body(healthy)
     republish(page, title="Archive a closed case (v2)")  # a publish while the cache is down still succeeds
     monkeypatch.undo()
@@ -301,13 +297,7 @@ def test_a_claim_whose_render_failed_or_stalled_does_not_hold_the_body_back(shar
 
 
 def test_rendering_goes_on_when_the_cache_is_down(monkeypatch):
-    class Down:
-        def __getattr__(self, name):
-            def fail(*args, **kwargs):
-                raise ConnectionError("cache down")
-            return fail
-
-    monkeypatch.setattr(fragments, "cache", Down())
+    monkeypatch.setattr(fragments, "cache", UnreachableCache())
     render = Renderer(seconds=0)
     assert fragments.get_or_render("km:frag:body:down", render) == "<p>body</p>"
     assert render.calls == 1

@@ -7,6 +7,8 @@ from wagtail.test.utils import WagtailPageTestCase
 from knowledge.models import HomePage, LessonLearnedPage, PolicyPage, ProcedurePage, SectionIndexPage
 from tests import factories as f
 
+from .conftest import UnreachableCache
+
 pytestmark = pytest.mark.django_db
 
 
@@ -167,13 +169,7 @@ def test_pages_are_served_when_the_cache_is_down(client, monkeypatch):
     page = f.policy("Cache down policy")
     client.get(page.url)
 
-    class Down:
-        def __getattr__(self, name):
-            def fail(*args, **kwargs):
-                raise ConnectionError("cache down")
-            return fail
-
-    monkeypatch.setattr(fragments, "cache", Down())
+    monkeypatch.setattr(fragments, "cache", UnreachableCache())
     queries, html = _site_queries(client, page.url)
     assert queries and "Cache down policy" in html  # Wagtail looked the site up itself
 
