@@ -58,14 +58,63 @@ def port_open(host, port, timeout=0.5):
         return False
 
 
+class RedisServer:
+    """A throw-away real ``redis-server`` on a free loopback port, owned by
+    the test that starts it (which may stop and start it again)."""
+
+    def __init__(self, directory):
+        self.port, self.dir = free_port(), directory
+        self.proc = None
+
+    def start(self):
+        import shutil
+        import subprocess
+        import time
+
+        if shutil.which("redis-server") is None:
+            service_missing("redis-server is not installed (apt-get install redis-server)")
+        self.proc = subprocess.Popen(
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+             "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.time() + 10
+        while not port_open("127.0.0.1", self.port):
+            if time.time() > deadline or self.proc.poll() is not None:
+                pytest.fail("redis-server did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.terminate()
+            self.proc.wait(10)
+
+    @property
+    def url(self):
+        return f"redis://127.0.0.1:{self.port}/0"
+
+
+@pytest.fixture(scope="session")
+def _session_redis(tmp_path_factory):
+    """The Redis the suite talks to: ``KM_TEST_REDIS_URL`` when it is set
+    (CI points it at the machine's server), else a ``redis-server`` of the
+    suite's own, so that nothing needs to be running or exported and two
+    checkouts never share one."""
+    url = os.environ.get("KM_TEST_REDIS_URL")
+    if url:
+        host_port = url.split("//", 1)[1].split("/", 1)[0]
+        host, _, port = host_port.partition(":")
+        if not port_open(host, int(port or 6379)):
+            service_missing(f"Redis at KM_TEST_REDIS_URL={url} is not reachable")
+        yield url
+        return
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server.url
+    server.stop()
+
+
 @pytest.fixture
-def redis_url():
-    url = os.environ.get("KM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
-    host_port = url.split("//", 1)[1].split("/", 1)[0]
-    host, _, port = host_port.partition(":")
-    if not port_open(host, int(port or 6379)):
-        service_missing(f"Redis at {url} is not reachable")
-    return url
+def redis_url(_session_redis):
+    return _session_redis
 
 
 @pytest.fixture(autouse=True)

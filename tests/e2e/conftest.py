@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 
 import pytest
 
-from tests.conftest import free_port, kill_process_group, port_open, service_missing, wait_for
+from tests.conftest import RedisServer, free_port, kill_process_group, service_missing, wait_for
 
 ROOT = Path(__file__).resolve().parent.parent.parent
 SCREENSHOTS = Path(__file__).resolve().parent / "screenshots"
@@ -31,11 +31,12 @@ def _database_url(tmp):
     if main.startswith(("postgres://", "postgresql://")):
         import psycopg
 
-        base, _, _name = main.rpartition("/")
+        base, _, name = main.rpartition("/")
+        name = f"{name.split('?')[0] or 'govkm'}_e2e"  # one per checkout's database, never shared
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute("DROP DATABASE IF EXISTS govkm_e2e WITH (FORCE)")
-            conn.execute("CREATE DATABASE govkm_e2e")
-        return f"{base}/govkm_e2e"
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        return f"{base}/{name}"
     return f"sqlite:///{tmp / 'e2e.sqlite3'}"
 
 
@@ -43,10 +44,10 @@ def _database_url(tmp):
 def stack(tmp_path_factory):
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is not installed (apt-get install chromium)")
-    redis_url = os.environ.get("KM_TEST_REDIS_URL", "redis://127.0.0.1:6379/15").rsplit("/", 1)[0] + "/14"
-    if not port_open("127.0.0.1", 6379):
-        service_missing("Redis is not reachable for the end-to-end stack")
     tmp = tmp_path_factory.mktemp("e2e")
+    # a redis-server of the stack's own: broker and cache, empty at start
+    redis_server = RedisServer(tmp).start()
+    redis_url = redis_server.url
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev",
@@ -58,9 +59,6 @@ def stack(tmp_path_factory):
         "KM_SEARCH_API_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1",
     }
-    import redis
-
-    redis.Redis.from_url(redis_url).flushdb()
     logs = tmp / "logs"
     logs.mkdir()
     for cmd in (["migrate", "--noinput", "-v0"], ["load_demo", "--noinput"]):
@@ -100,6 +98,7 @@ def stack(tmp_path_factory):
         except subprocess.TimeoutExpired:
             proc.kill()
     kill_process_group(web)  # any worker its main process left behind
+    redis_server.stop()
 
 
 @pytest.fixture(scope="session")

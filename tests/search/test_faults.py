@@ -1,8 +1,6 @@
 """Faults with real processes: the broker and the worker go down and come
 back; nothing published is lost and nothing ends up stale."""
 
-import subprocess
-import time
 import uuid
 
 import pytest
@@ -12,40 +10,9 @@ from wagtail.rich_text import RichText
 from search.models import IndexedPage, IndexOutbox
 from search.service import SearchService, parse_request
 from tests import factories as f
-from tests.conftest import WorkerProcess, free_port, port_open, service_missing, use_broker, wait_for
+from tests.conftest import RedisServer, WorkerProcess, use_broker, wait_for
 
 pytestmark = [pytest.mark.worker, pytest.mark.slow]
-
-
-class RedisServer:
-    """A throw-away real redis-server that the test can stop and start."""
-
-    def __init__(self, tmp_path):
-        self.port, self.dir = free_port(), tmp_path
-        self.proc = None
-
-    def start(self):
-        try:
-            self.proc = subprocess.Popen(
-                ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-                 "--dir", str(self.dir)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        except FileNotFoundError:
-            service_missing("redis-server is not installed")
-        deadline = time.time() + 10
-        while not port_open("127.0.0.1", self.port):
-            if time.time() > deadline:
-                pytest.fail("redis-server did not start")
-            time.sleep(0.1)
-        return self
-
-    def stop(self):
-        if self.proc and self.proc.poll() is None:
-            self.proc.terminate()
-            self.proc.wait(10)
-
-    @property
-    def url(self):
-        return f"redis://127.0.0.1:{self.port}/0"
 
 
 def titles(q):
