@@ -4,6 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 LOCK   := requirements.lock
 STAMP  := $(VENV)/.installed-$(shell sha1sum $(LOCK) 2>/dev/null | cut -c1-12)
+# Node.js tools the tests run (tests/node/package.json, exact pins in its lock)
+NODE_DIR   := tests/node
+NODE_STAMP := $(NODE_DIR)/node_modules/.installed-$(shell sha1sum $(NODE_DIR)/package-lock.json 2>/dev/null | cut -c1-12)
 HOST   ?= 127.0.0.1
 PORT   ?= 8000
 
@@ -32,7 +35,13 @@ var/.demo-loaded: | $(STAMP)
 demo: $(STAMP)
 	$(BIN)/python manage.py load_demo --noinput
 
-test: $(STAMP)
+$(NODE_STAMP): $(NODE_DIR)/package-lock.json
+	@if command -v npm >/dev/null 2>&1; then \
+	  npm ci --prefix $(NODE_DIR) --no-audit --no-fund --loglevel=error && \
+	  mkdir -p $(NODE_DIR)/node_modules && rm -f $(NODE_DIR)/node_modules/.installed-* && touch $@; \
+	else echo "npm not found: the tests that need Node.js tools will be skipped"; fi
+
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m ruff check .
 	DJANGO_SETTINGS_MODULE=kmsite.settings.test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=kmsite.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
@@ -45,4 +54,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/search.py
 
 clean:
-	rm -rf var $(VENV)
+	rm -rf var $(VENV) $(NODE_DIR)/node_modules
