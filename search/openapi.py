@@ -2,6 +2,14 @@
 
 from .service import CHOICES, MAX_PAGE, MAX_QUERY_CHARS, MODES
 
+# What ``service.normalise_query`` leaves non-empty: a character that is
+# neither a control character (which it turns into a space) nor white space
+# as Python's str.split() knows it (which JSON Schema's \\s does not match
+# exactly: it lacks U+001C-U+001F and U+0085, and has U+FEFF). No NUL or
+# U+FFFD anywhere. The length limit applies to the query as sent.
+_SEPARATORS = "\\u0000-\\u0020\\u007F-\\u00A0\\u1680\\u2000-\\u200A\\u2028\\u2029\\u202F\\u205F\\u3000"
+QUERY_PATTERN = f"^[^\\u0000\\uFFFD]*[^{_SEPARATORS}\\uFFFD][^\\u0000\\uFFFD]*$"
+
 
 def _array_param(name, description, enum=None):
     items = {"type": "string", "pattern": "^[a-z0-9][a-z0-9_-]{0,99}$"}
@@ -67,13 +75,15 @@ def schema():
                             "name": "q",
                             "in": "query",
                             "required": True,
-                            "description": "What to look for, in the reader's own words. Must contain a "
-                                           "non-space character; no NUL characters or invalid UTF-8.",
+                            "description": "What to look for, in the reader's own words: at most "
+                                           f"{MAX_QUERY_CHARS} characters as sent, with at least one that is "
+                                           "neither white space nor a control character (those count as "
+                                           "spaces); no NUL characters or invalid UTF-8.",
                             "schema": {
                                 "type": "string",
                                 "minLength": 1,
                                 "maxLength": MAX_QUERY_CHARS,
-                                "pattern": "^[^\\u0000\\uFFFD]*[^\\s\\u0000\\uFFFD][^\\u0000\\uFFFD]*$",
+                                "pattern": QUERY_PATTERN,
                             },
                         },
                         {"name": "mode", "in": "query", "schema": {"type": "string", "enum": list(MODES), "default": "hybrid"}},

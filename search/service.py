@@ -82,6 +82,25 @@ def _single(params, name):
     return values[0] if values else None
 
 
+#: control characters (C0, DEL, C1): separators in a query, like white space
+CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
+
+
+def normalise_query(raw):
+    """The query as searched, or SearchError. The rule, which the OpenAPI
+    schema states in the same terms (``openapi.QUERY_PATTERN``): at most
+    ``MAX_QUERY_CHARS`` characters *as sent*; no NUL and no U+FFFD (what
+    invalid UTF-8 decodes to); control characters and runs of white space
+    become one space; what is left may be empty (the caller decides)."""
+    if len(raw) > MAX_QUERY_CHARS:
+        raise SearchError(f"The query is {len(raw)} characters long; the limit is {MAX_QUERY_CHARS}.", "q")
+    if "\x00" in raw:
+        raise SearchError("The query contains a null byte.", "q")
+    if "\ufffd" in raw:
+        raise SearchError("The query is not valid UTF-8 text.", "q")
+    return " ".join(CONTROL_CHARACTERS.sub(" ", raw).split())
+
+
 def parse_request(params, *, strict=True, allow_empty=False):
     """Validate query parameters into a SearchRequest, or raise SearchError.
     ``strict`` (the API) also rejects parameters it does not know."""
@@ -96,14 +115,7 @@ def parse_request(params, *, strict=True, allow_empty=False):
             values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
             if "" in values:
                 raise SearchError(f"'{name}' must not be empty (leave the parameter out instead).", name)
-    q = _single(params, "q") or ""
-    if "\x00" in q:
-        raise SearchError("The query contains a null byte.", "q")
-    if "\ufffd" in q:
-        raise SearchError("The query is not valid UTF-8 text.", "q")
-    q = " ".join(q.split())
-    if len(q) > MAX_QUERY_CHARS:
-        raise SearchError(f"The query is {len(q)} characters long; the limit is {MAX_QUERY_CHARS}.", "q")
+    q = normalise_query(_single(params, "q") or "")
     if not q and not allow_empty:
         raise SearchError("Type what you are looking for (the query is empty).", "q")
     mode = _single(params, "mode") or "hybrid"

@@ -79,9 +79,11 @@ print(json.dumps(sorted(set(sys.modules) - before)))
 """
 
 
-def _modules_first_requests_import(tmp_path, warm, page_url):
+def _modules_first_requests_import(tmp_path, warm, page_url, redis_url):
+    # The worker's cache is Redis, as in production: the warm-up's Redis
+    # client and connection are part of what is checked.
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test",
-           "DATABASE_URL": conftest.test_database_url(), "KM_VAR_DIR": str(tmp_path)}
+           "DATABASE_URL": conftest.test_database_url(), "KM_VAR_DIR": str(tmp_path), "REDIS_URL": redis_url}
     done = subprocess.run([sys.executable, "-c", FIRST_REQUESTS, "warm" if warm else "cold", page_url], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-3000:]
@@ -89,7 +91,7 @@ def _modules_first_requests_import(tmp_path, warm, page_url):
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_a_warmed_worker_imports_nothing_more_on_its_first_requests(tmp_path):
+def test_a_warmed_worker_imports_nothing_more_on_its_first_requests(tmp_path, redis_url):
     """A new process imports the URLconf, template libraries, the Redis
     client and more on its first request, under the import lock, while its
     other threads wait; a worker's start-up (``create_application``, with
@@ -97,9 +99,9 @@ def test_a_warmed_worker_imports_nothing_more_on_its_first_requests(tmp_path):
     from tests import factories as f
 
     page = f.procedure("Book a train", implements=[f.policy("Travel policy")])  # committed: the process sees it
-    cold = _modules_first_requests_import(tmp_path, False, page.url)
+    cold = _modules_first_requests_import(tmp_path, False, page.url, redis_url)
     assert "redis.client" in cold and "search.urls" in cold, cold  # what the warm-up is for
-    assert _modules_first_requests_import(tmp_path, True, page.url) == []
+    assert _modules_first_requests_import(tmp_path, True, page.url, redis_url) == []
 
 
 def test_warming_up_survives_an_unreachable_cache(settings, caplog):

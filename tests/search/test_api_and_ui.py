@@ -111,6 +111,36 @@ def test_bad_input_gets_a_clear_400(client, content, params, field):
     assert error["field"] == field and len(error["message"]) > 10
 
 
+def test_an_over_long_query_is_refused_however_much_of_it_is_white_space_or_control_characters(client, content):
+    """Found by schemathesis on another machine: the length was counted
+    after control characters and spaces collapsed, so 1,001 characters sent
+    were accepted although the schema allows 1,000."""
+    q = "gift" + "\x1c \x1f" * 400  # 1,204 characters as sent, "gift" once collapsed
+    response = client.get("/api/search/", {"q": q, "topic": "null"})
+    assert response.status_code == 400, response.content[:300]
+    assert response.json()["error"]["field"] == "q" and "1204 characters" in response.json()["error"]["message"]
+    assert api(client, q="gift\x1c\x1fwrapping").status_code == 200  # control characters separate words
+
+
+@hsettings(max_examples=300, derandomize=True, database=None)
+@given(q=st.text(alphabet=st.characters(codec="utf-8"), max_size=1100)
+       | st.text(alphabet=st.sampled_from("ab \t\n\x00\x1c\x1f\x85\xa0\u2028\u3000\ufeff\ufffd"), max_size=1100))
+def test_the_schema_and_the_parser_agree_on_which_queries_are_valid(q):
+    """The OpenAPI schema's rule for ``q`` (maxLength and pattern) and the
+    parser's accept exactly the same queries."""
+    import re
+
+    from search.openapi import QUERY_PATTERN
+    from search.service import normalise_query
+
+    schema_valid = len(q) <= MAX_QUERY_CHARS and re.match(QUERY_PATTERN, q) is not None
+    try:
+        parsed_valid = bool(normalise_query(q))
+    except SearchError:
+        parsed_valid = False
+    assert schema_valid == parsed_valid
+
+
 def test_invalid_utf8_is_rejected(client, content):
     response = client.get("/api/search/?q=%FF%FEgift")
     assert response.status_code == 400 and response.json()["error"]["field"] == "q"
