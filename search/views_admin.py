@@ -60,9 +60,20 @@ class IndexHealthView(ReportPermissionMixin, TemplateView):
                 "live_pages": KnowledgePage.objects.live().count(),
                 "health": backend.health(),
                 "backend_alias": backend.alias,
+                "embedding": _embedding_facts(),
             }
         )
         return context
+
+
+def _embedding_facts():
+    """The model and what embeds queries in this process (ONNX Runtime, or
+    torch and why), for the report."""
+    from .embeddings import get_embedder
+
+    embedder = get_embedder()
+    detail = getattr(embedder, "query_runtime_detail", None)
+    return {"model": embedder.model_id, "queries": detail() if detail else type(embedder).__name__}
 
 
 class ContentRequestForm(forms.Form):

