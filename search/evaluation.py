@@ -1,22 +1,29 @@
-"""Retrieval evaluation on BEIR-format collections.
+"""Retrieval and answer evaluation.
 
-A collection is loaded through the same chunking, embedding and indexing
-code as site content, into a scratch namespace that never mixes with it, and
-every query goes through the same search service.
+- BEIR-format collections: loaded through the same chunking, embedding and
+  indexing code as site content, into a scratch namespace that never mixes
+  with it, and every query goes through the same search service.
+- The metrics, shared with the site evaluation (``site_evaluation.py``).
+- Answers (issue 23): ``evaluate_answers`` scores any answerer against a
+  judged answer set (``judgements.load_answer_questions``).
 """
 
+import html
 import json
 import math
+import re
 import time
 import uuid
 from pathlib import Path
+from urllib.parse import urlparse
 
 import numpy as np
 
 from .backends import get_search_backend
 from .extract import Section
 from .indexing import chunk_records
-from .service import SearchRequest, SearchService
+from .judgements import JudgementError, SiteIndex
+from .service import SearchRequest, SearchService, parse_request
 
 
 class CollectionError(ValueError):
@@ -72,11 +79,18 @@ def recall_at_k(ranked, grades, k=100):
     return len(relevant & set(ranked[:k])) / len(relevant) if relevant else 0.0
 
 
-def mrr_at_k(ranked, grades, k=10):
+def mrr_at_k(ranked, grades, k=10, min_grade=1):
+    """1 / rank of the first document graded ``min_grade`` or more in the
+    first ``k`` (0 if none)."""
     for i, doc in enumerate(ranked[:k]):
-        if grades.get(doc, 0) > 0:
+        if grades.get(doc, 0) >= min_grade:
             return 1.0 / (i + 1)
     return 0.0
+
+
+def success_at_k(ranked, grades, k, min_grade=3):
+    """1.0 if a document graded ``min_grade`` or more (the answer) is in the first ``k``."""
+    return 1.0 if any(grades.get(doc, 0) >= min_grade for doc in ranked[:k]) else 0.0
 
 
 def percentile(values, p):
@@ -145,3 +159,94 @@ def evaluate(directory, modes=("lexical", "semantic", "hybrid"), backend_alias=N
         return report, {"documents": len(corpus), "queries": len(queries), "namespace": namespace}
     finally:
         backend.drop_namespace(namespace)
+
+
+# --- answers (issue 23) --------------------------------------------------------
+_DASHES = re.compile(r"[\-\u2010-\u2015]")
+
+
+def normalise_fact_text(text):
+    """Lower case, dashes read as spaces, runs of white space as one."""
+    return " ".join(_DASHES.sub(" ", str(text).lower()).split())
+
+
+def holds_facts(text, facts):
+    """Whether ``text`` holds every fact, each fact being satisfied by any of
+    its acceptable variants."""
+    haystack = normalise_fact_text(text)
+    return all(any(normalise_fact_text(v) in haystack for v in variants) for variants in facts)
+
+
+def evaluate_answers(questions, answer_fn, index=None):
+    """Score ``answer_fn(question_text, viewer) -> None or {"page": key, "text": str}``
+    on judged answer questions. ``viewer`` is the user the question is asked as
+    (``AnonymousUser`` for anonymous); ``key`` a page slug or URL path.
+
+    An answer is *right* when it comes from a listed page and holds every
+    fact. Reported: on answerable questions the share shown and the share of
+    those shown that are right; on unanswerable ones the share shown; and
+    ``leaks``, answers from a page the viewer may not open (must be 0)."""
+    index = index or SiteIndex()
+    prepared = []
+    for q in questions:
+        viewer = index.viewer(q.viewer)
+        pages = {index.resolve_visible(key, q) for key in q.pages}
+        prepared.append((q, viewer, pages))
+    rows = []
+    for q, viewer, pages in prepared:
+        answer = answer_fn(q.q, viewer)
+        row = {"id": q.id, "q": q.q, "viewer": q.viewer, "answerable": q.answerable, "tags": list(q.tags),
+               "expected_pages": list(q.pages), "facts": [list(f) for f in q.facts],
+               "shown": answer is not None, "page": None, "text": None, "right": False, "leak": False}
+        if answer is not None:
+            if not isinstance(answer, dict) or "page" not in answer or "text" not in answer:
+                raise TypeError(f"{q.id}: the answerer must return None or a dict with 'page' and 'text'")
+            row["page"], row["text"] = str(answer["page"]), str(answer["text"])
+            try:
+                page_id = index.resolve(row["page"], q.id)
+            except JudgementError:
+                page_id = None
+            row["leak"] = page_id is not None and not index.visible(page_id, q.viewer)
+            row["right"] = q.answerable and page_id in pages and holds_facts(row["text"], q.facts)
+        rows.append(row)
+    answerable = [r for r in rows if r["answerable"]]
+    unanswerable = [r for r in rows if not r["answerable"]]
+    shown = [r for r in answerable if r["shown"]]
+    right = [r for r in shown if r["right"]]
+    summary = {
+        "answerable": len(answerable),
+        "answerable_shown": len(shown),
+        "shown_rate": _rate(len(shown), len(answerable)),
+        "right_when_shown": _rate(len(right), len(shown)),
+        "right_rate": _rate(len(right), len(answerable)),
+        "unanswerable": len(unanswerable),
+        "unanswerable_shown": sum(r["shown"] for r in unanswerable),
+        "unanswerable_shown_rate": _rate(sum(r["shown"] for r in unanswerable), len(unanswerable)),
+        "leaks": sum(r["leak"] for r in rows),
+    }
+    return {"summary": summary, "questions": rows}
+
+
+def _rate(n, d):
+    return round(n / d, 4) if d else 0.0
+
+
+_TAGS = re.compile(r"<[^>]+>")
+_SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z0-9])")
+
+
+def first_sentence(snippet_html):
+    """The first sentence of an escaped, highlighted snippet, as plain text."""
+    text = " ".join(html.unescape(_TAGS.sub("", snippet_html or "")).split())
+    return _SENTENCE.split(text, maxsplit=1)[0] if text else ""
+
+
+def baseline_answerer(question, viewer):
+    """A BASELINE, not the answer card: the first sentence of the top hybrid
+    result's snippet, for any question with a result. It shows that the
+    harness works and what a card that never refuses would score."""
+    response = SearchService().search(parse_request({"q": question}), viewer)
+    if not response.results:
+        return None
+    top = response.results[0]
+    return {"page": urlparse(top.url).path or top.url, "text": first_sentence(top.snippet_html)}
