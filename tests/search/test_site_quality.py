@@ -32,7 +32,8 @@ from search.backends import reset_backends
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DATA = Path(__file__).resolve().parent.parent / "data"
 
-# Measured 2026-12-01 on commit 4b9298c with
+# Measured 2026-12-01 (code of main at 5eba73c, again identical on 1be9330, where queries go through
+# the exact ONNX encoder by default) with
 #   KM_QUERY_RUNTIME=onnx python manage.py search_eval --site tests/data/site_questions.yaml
 # on the freshly loaded demo (make install; manage.py migrate; load_demo --noinput).
 EVALUATED_ON = datetime.date(2026, 12, 1)
