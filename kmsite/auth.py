@@ -12,10 +12,15 @@ Sessions record the backend that signed them in, and Django refuses a
 backend no longer listed in ``AUTHENTICATION_BACKENDS``: sessions opened
 under ``django.contrib.auth.backends.ModelBackend`` before this backend
 existed end once, and their visitors sign in again.
+
+With single sign-on configured, passwords are for break-glass only
+(``kmsite.sso.policy``): a password neither signs in nor keeps signed in
+anyone else.
 """
 
 from django.contrib.auth import backends, get_user_model
 
+from kmsite.sso.policy import password_sign_in_allowed
 from knowledge.compiled import by_pk
 
 
@@ -23,3 +28,6 @@ class ModelBackend(backends.ModelBackend):
     def get_user(self, user_id):
         user = by_pk(get_user_model(), user_id)
         return user if user is not None and self.user_can_authenticate(user) else None
+
+    def user_can_authenticate(self, user):
+        return super().user_can_authenticate(user) and password_sign_in_allowed(user)

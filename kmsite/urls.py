@@ -5,9 +5,14 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from kmsite.sso.views import LogoutView
+
 urlpatterns = [
     path("django-admin/", admin.site.urls),
+    # signing out of the site or the admin also signs out of the identity provider (kmsite/sso)
+    path("admin/logout/", LogoutView.as_view()),
     path("admin/", include(wagtailadmin_urls)),
+    path("oidc/", include("kmsite.sso.urls")),
     path("documents/", include(wagtaildocs_urls)),
     path("", include("search.urls")),
     path("learning/", include("training.urls")),

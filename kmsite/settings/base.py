@@ -12,6 +12,7 @@ from celery.schedules import crontab
 from django.core.exceptions import ImproperlyConfigured
 
 from kmsite.environment import parse_bool, read_dotenv
+from kmsite.sso.conf import validate as validate_sso
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PROJECT_DIR.parent
@@ -95,6 +96,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "kmsite.sso.middleware.SessionRefresh",  # silent re-authentication at the IdP (no-op without SSO)
     "kmsite.security.RateLimitMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -337,11 +339,61 @@ KM_RATE_LIMITS = {
     "LOGIN_WINDOW_SECONDS": 900,
 }
 
+# --- Single sign-on: OpenID Connect (kmsite/sso, docs/sso.md) ---------------
+# Off unless KM_OIDC_ISSUER is set: then people sign in through the
+# organisation's identity provider (authorization code flow with PKCE), are
+# provisioned from its claims, take their GovKM groups from its groups and
+# are checked again silently every KM_OIDC_REFRESH_MINUTES. Local passwords
+# remain for superusers only (break-glass), unless KM_OIDC_BREAK_GLASS=false.
+KM_OIDC_ISSUER = _url("KM_OIDC_ISSUER", "", ["https", "http"])
+KM_SSO = {
+    "ISSUER": KM_OIDC_ISSUER.rstrip("/"),
+    # empty: <issuer>/.well-known/openid-configuration
+    "DISCOVERY_URL": _url("KM_OIDC_DISCOVERY_URL", "", ["https", "http"]),
+    "CLIENT_ID": _checked("KM_OIDC_CLIENT_ID", env.str, default=""),
+    "CLIENT_SECRET": _checked("KM_OIDC_CLIENT_SECRET", env.str, default=""),
+    "SCOPES": _checked("KM_OIDC_SCOPES", env.str, default="openid email profile"),
+    "SIGN_ALGORITHMS": _checked("KM_OIDC_SIGN_ALGORITHMS", env.list, default=["RS256"]),
+    "PROVIDER_NAME": _checked("KM_OIDC_PROVIDER_NAME", env.str, default="your organisation account"),
+    "CLAIM_EMAIL": _checked("KM_OIDC_CLAIM_EMAIL", env.str, default="email"),
+    "CLAIM_GIVEN_NAME": _checked("KM_OIDC_CLAIM_GIVEN_NAME", env.str, default="given_name"),
+    "CLAIM_FAMILY_NAME": _checked("KM_OIDC_CLAIM_FAMILY_NAME", env.str, default="family_name"),
+    "CLAIM_GROUPS": _checked("KM_OIDC_CLAIM_GROUPS", env.str, default="groups"),
+    "CLAIM_UNIT": _checked("KM_OIDC_CLAIM_UNIT", env.str, default=""),  # empty: units are not taken from the IdP
+    "REQUIRED_CLAIMS": _checked("KM_OIDC_REQUIRED_CLAIMS", env.list, default=["email"]),
+    # {"idp group or object id": "GovKM group" or ["GovKM group", ...]}; administrators add more in the admin
+    "GROUP_MAP": _checked("KM_OIDC_GROUP_MAP", env.json, default={}),
+    "REFRESH_MINUTES": _checked("KM_OIDC_REFRESH_MINUTES", env.int, default=15),
+    # errors of a silent re-authentication that mean the account is gone (deactivate), not merely signed out
+    "LEAVER_ERRORS": _checked("KM_OIDC_LEAVER_ERRORS", env.list, default=["access_denied"]),
+    "BREAK_GLASS": _bool("KM_OIDC_BREAK_GLASS", default=True),
+    "TIMEOUT_SECONDS": _checked("KM_OIDC_TIMEOUT", env.float, default=5.0),
+    "CLOCK_SKEW_SECONDS": _checked("KM_OIDC_CLOCK_SKEW", env.int, default=60),
+}
+validate_sso(KM_SSO)  # a malformed value stops start-up here, naming its variable
+# mozilla-django-oidc's own settings, derived from the above; the provider's
+# endpoints come from its discovery document (kmsite/sso/discovery.py).
+OIDC_RP_CLIENT_ID = KM_SSO["CLIENT_ID"]
+OIDC_RP_CLIENT_SECRET = KM_SSO["CLIENT_SECRET"]
+OIDC_RP_SCOPES = KM_SSO["SCOPES"]
+OIDC_USE_PKCE = True
+OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
+OIDC_USE_NONCE = True
+OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
+OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = KM_SSO["REFRESH_MINUTES"] * 60
+OIDC_TIMEOUT = KM_SSO["TIMEOUT_SECONDS"]
+OIDC_OP_LOGOUT_URL_METHOD = "kmsite.sso.logout.provider_logout_url"
+OIDC_EXEMPT_URLS = ["sso_refused", "wagtailadmin_login", "wagtailadmin_logout"]
+LOGIN_REDIRECT_URL = "/"
+LOGIN_REDIRECT_URL_FAILURE = "/sso/refused/"
+LOGOUT_REDIRECT_URL = "/"
+
 # Sessions are read on every signed-in request: from the cache (Redis in
 # production), written through to the database so a cache flush logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Django's model backend; the user of each request loaded by a compiled query (kmsite/auth.py)
-AUTHENTICATION_BACKENDS = ["kmsite.auth.ModelBackend"]
+# Signing in through the identity provider (kmsite/sso/backend.py) does nothing while KM_OIDC_ISSUER is unset.
+AUTHENTICATION_BACKENDS = ["kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"
