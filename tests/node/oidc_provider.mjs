@@ -73,7 +73,19 @@ const provider = new Provider(issuer, {
     department: ['department'],
   },
   scopes: ['openid', 'email', 'profile', 'groups', 'department', 'offline_access'],
-  features: { devInteractions: { enabled: false }, rpInitiatedLogout: { enabled: true } },
+  features: {
+    devInteractions: { enabled: false },
+    rpInitiatedLogout: {
+      enabled: true,
+      async logoutSource(ctx, form) {
+        ctx.type = 'html';
+        ctx.body = '<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign out</title></head>'
+          + `<body><main><h1>Test identity provider: sign out</h1>${form}`
+          + '<button type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button>'
+          + '</main></body></html>';
+      },
+    },
+  },
   interactions: { policy, url: (ctx, interaction) => `/interaction/${interaction.uid}` },
   pkce: { required: () => true },
   async findAccount(ctx, sub) {

@@ -56,7 +56,7 @@ class TestProvider:
         tmp.write_text(json.dumps(self.state))
         tmp.replace(self.state_path)  # atomic: the provider never reads half a file
 
-    def add_user(self, sub, password="pw", **claims):
+    def add_user(self, sub, password="pw", **claims):  # noqa: S107 (a test account)
         self.state["users"][sub] = {"password": password, **claims}
         self._write()
 
@@ -136,7 +136,7 @@ class IdPBrowser:
     """The provider's side of one browser: its cookies (the provider's
     session) and the forms a person fills in there."""
 
-    def __init__(self, login=None, password="pw"):
+    def __init__(self, login=None, password="pw"):  # noqa: S107 (a test account)
         self.http = requests.Session()
         self.login, self.password = login, password
         self.pages = []  # what the provider showed, for assertions
