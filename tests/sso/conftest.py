@@ -28,7 +28,7 @@ CLIENT_ID, CLIENT_SECRET = "govkm", "govkm-test-secret"
 GOVKM = "http://testserver"
 
 
-class TestProvider:
+class OidcTestProvider:
     """The provider process and the state it reads."""
 
     def __init__(self, directory, redirect_uris, post_logout_uris):
@@ -101,7 +101,7 @@ class TestProvider:
 
 @pytest.fixture(scope="session")
 def provider_process(tmp_path_factory):
-    provider = TestProvider(tmp_path_factory.mktemp("oidc"), [f"{GOVKM}/oidc/callback/"], [f"{GOVKM}/"]).start()
+    provider = OidcTestProvider(tmp_path_factory.mktemp("oidc"), [f"{GOVKM}/oidc/callback/"], [f"{GOVKM}/"]).start()
     yield provider
     provider.stop()
 
