@@ -371,17 +371,13 @@ KM_SSO = {
     "CLOCK_SKEW_SECONDS": _checked("KM_OIDC_CLOCK_SKEW", env.int, default=60),
 }
 validate_sso(KM_SSO)  # a malformed value stops start-up here, naming its variable
-# mozilla-django-oidc's own settings, derived from the above; the provider's
-# endpoints come from its discovery document (kmsite/sso/discovery.py).
-OIDC_RP_CLIENT_ID = KM_SSO["CLIENT_ID"]
-OIDC_RP_CLIENT_SECRET = KM_SSO["CLIENT_SECRET"]
-OIDC_RP_SCOPES = KM_SSO["SCOPES"]
+# mozilla-django-oidc's own settings. Client id and secret, scopes, refresh
+# interval and timeout are read from KM_SSO (kmsite/sso/conf.py,
+# mozilla_setting); the provider's endpoints from its discovery document.
 OIDC_USE_PKCE = True
 OIDC_PKCE_CODE_CHALLENGE_METHOD = "S256"
 OIDC_USE_NONCE = True
 OIDC_STORE_ID_TOKEN = True  # the id_token_hint of RP-initiated logout
-OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS = KM_SSO["REFRESH_MINUTES"] * 60
-OIDC_TIMEOUT = KM_SSO["TIMEOUT_SECONDS"]
 OIDC_OP_LOGOUT_URL_METHOD = "kmsite.sso.logout.provider_logout_url"
 OIDC_EXEMPT_URLS = ["sso_refused", "wagtailadmin_login", "wagtailadmin_logout"]
 LOGIN_REDIRECT_URL = "/"

@@ -19,13 +19,15 @@ from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 from knowledge.compiled import by_pk
 
 from . import discovery, provisioning, tokens
-from .conf import config
+from .conf import config, mozilla_setting
 from .errors import Refusal
 
 logger = logging.getLogger("govkm.sso")
 
 
 class OIDCBackend(OIDCAuthenticationBackend):
+    get_settings = staticmethod(mozilla_setting)
+
     def __init__(self, *args, **kwargs):  # mozilla's reads endpoints from settings; ours come from discovery
         self.UserModel = get_user_model()
 

@@ -10,6 +10,7 @@ from dataclasses import dataclass, fields
 
 from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
+from mozilla_django_oidc.utils import import_from_settings
 
 ENV_NAMES = {
     "ISSUER": "KM_OIDC_ISSUER",
@@ -132,9 +133,34 @@ def validate(raw):
     return raw
 
 
+_memo = (None, None)  # (the KM_SSO dict parsed last, its SsoConfig)
+
+
 def config():
-    return parse(getattr(settings, "KM_SSO", {}))
+    """The ``SsoConfig`` of the current settings (parsed once per settings
+    dict: every request asks, through the session refresh middleware)."""
+    global _memo
+    raw = getattr(settings, "KM_SSO", {})
+    seen, parsed = _memo
+    if seen is not raw:
+        parsed = parse(raw)
+        _memo = (raw, parsed)
+    return parsed
 
 
 def enabled():
     return config().enabled
+
+
+def mozilla_setting(attr, *args):
+    """mozilla-django-oidc's ``get_settings``, answering from ``KM_SSO`` for
+    what GovKM configures there, so there is one source for each value."""
+    cfg = config()
+    derived = {
+        "OIDC_RP_CLIENT_ID": cfg.CLIENT_ID,
+        "OIDC_RP_CLIENT_SECRET": cfg.CLIENT_SECRET,
+        "OIDC_RP_SCOPES": cfg.SCOPES,
+        "OIDC_RENEW_ID_TOKEN_EXPIRY_SECONDS": cfg.REFRESH_MINUTES * 60,
+        "OIDC_TIMEOUT": cfg.TIMEOUT_SECONDS,
+    }
+    return derived[attr] if attr in derived else import_from_settings(attr, *args)

@@ -20,11 +20,13 @@ from django.utils.deprecation import MiddlewareMixin
 from mozilla_django_oidc.middleware import SessionRefresh as MozillaSessionRefresh
 
 from . import discovery
-from .conf import config
+from .conf import config, mozilla_setting
 from .errors import Refusal
 
 
 class SessionRefresh(MozillaSessionRefresh):
+    get_settings = staticmethod(mozilla_setting)
+
     def __init__(self, get_response):  # mozilla's reads the endpoints from settings; ours come from discovery
         MiddlewareMixin.__init__(self, get_response)
         self.OIDC_EXEMPT_URLS = self.get_settings("OIDC_EXEMPT_URLS", [])

@@ -1,7 +1,6 @@
 """Sign-in, its return, sign-out and the page that explains a refusal."""
 
 import logging
-import time
 
 from django.contrib import auth
 from django.contrib.auth import BACKEND_SESSION_KEY
@@ -14,7 +13,7 @@ from wagtail.admin.views.account import LogoutView as WagtailLogoutView
 
 from . import discovery, provisioning
 from .backend import OIDCBackend
-from .conf import config
+from .conf import config, mozilla_setting
 from .errors import MESSAGES, Refusal
 
 logger = logging.getLogger("govkm.sso")
@@ -49,6 +48,8 @@ def refused(request, code, detail=""):
 class SignInView(OIDCAuthenticationRequestView):
     """Off to the provider (authorization code flow with PKCE and a nonce)."""
 
+    get_settings = staticmethod(mozilla_setting)
+
     def __init__(self, **kwargs):  # mozilla's reads the endpoints from settings; ours come from discovery
         super(OIDCAuthenticationRequestView, self).__init__(**kwargs)
 
@@ -66,6 +67,8 @@ class SignInView(OIDCAuthenticationRequestView):
 
 class CallbackView(OIDCAuthenticationCallbackView):
     """The provider's answer: signed in, or a page saying why not."""
+
+    get_settings = staticmethod(mozilla_setting)
 
     def get(self, request):
         if not config().enabled:
@@ -100,11 +103,6 @@ class CallbackView(OIDCAuthenticationCallbackView):
         return refused(request, "leaver" if leaver else "session_ended",
                        f"silent refresh of {user.username} refused: {error}: {description}")
 
-    def login_success(self):
-        response = super().login_success()
-        self.request.session["oidc_id_token_expiration"] = time.time() + config().REFRESH_MINUTES * 60
-        return response
-
 
 class LogoutView(OIDCLogoutView):
     """Sign-out for the site and the admin: ends the GovKM session and, for
@@ -113,6 +111,8 @@ class LogoutView(OIDCLogoutView):
     own view does."""
 
     http_method_names = ["post"]
+
+    get_settings = staticmethod(mozilla_setting)
 
     def post(self, request):
         if not config().enabled or not signed_in_through_sso(request):
