@@ -26,18 +26,20 @@ CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-backg
 PASSWORD = "govkm-demo"
 
 
-def _database_url(tmp):
+def database_url(tmp, suffix="e2e"):
+    """A database of this stack's own: on PostgreSQL, ``<suite's database>_<suffix>``
+    (dropped and made anew), else an SQLite file in ``tmp``."""
     main = os.environ.get("DATABASE_URL", "")
     if main.startswith(("postgres://", "postgresql://")):
         import psycopg
 
         base, _, name = main.rpartition("/")
-        name = f"{name.split('?')[0] or 'govkm'}_e2e"  # one per checkout's database, never shared
+        name = f"{name.split('?')[0] or 'govkm'}_{suffix}"  # one per checkout's database, never shared
         with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             conn.execute(f'CREATE DATABASE "{name}"')
         return f"{base}/{name}"
-    return f"sqlite:///{tmp / 'e2e.sqlite3'}"
+    return f"sqlite:///{tmp / f'{suffix}.sqlite3'}"
 
 
 @pytest.fixture(scope="session")
@@ -52,7 +54,7 @@ def stack(tmp_path_factory):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev",
         "DEBUG": "true",
-        "DATABASE_URL": _database_url(tmp),
+        "DATABASE_URL": database_url(tmp),
         "CELERY_BROKER_URL": redis_url,
         "REDIS_URL": redis_url,
         "KM_VAR_DIR": str(tmp),

@@ -13,24 +13,10 @@ import pytest
 from playwright.sync_api import expect
 
 from tests.conftest import free_port, kill_process_group
-from tests.e2e.conftest import ROOT
+from tests.e2e.conftest import ROOT, database_url
 from tests.sso.conftest import CLIENT_ID, CLIENT_SECRET, OidcTestProvider
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
-
-
-def _database_url(tmp):
-    main = os.environ.get("DATABASE_URL", "")
-    if main.startswith(("postgres://", "postgresql://")):
-        import psycopg
-
-        base, _, name = main.rpartition("/")
-        name = f"{name.split('?')[0] or 'govkm'}_e2e_sso"  # not the browser stack's database
-        with psycopg.connect(f"{base}/postgres", autocommit=True) as conn:
-            conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            conn.execute(f'CREATE DATABASE "{name}"')
-        return f"{base}/{name}"
-    return f"sqlite:///{tmp / 'sso.sqlite3'}"
 
 
 @pytest.fixture(scope="module")
@@ -45,7 +31,7 @@ def sso_stack(tmp_path_factory):
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev",
         "DEBUG": "true",
-        "DATABASE_URL": _database_url(tmp),
+        "DATABASE_URL": database_url(tmp, "e2e_sso"),  # not the browser stack's database
         "KM_VAR_DIR": str(tmp),
         "HF_HUB_OFFLINE": "1",
         "KM_OIDC_ISSUER": provider.issuer,
