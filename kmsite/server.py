@@ -18,8 +18,8 @@ cores: 7 % more than gunicorn without a configuration file, 18 % more than
 gunicorn as this project had configured it (README, "Load").
 
 Each worker process builds the application through ``create_application``:
-Django, then the embedding model, the query encoder and the in-memory index
-(``search.warmup``), before it takes traffic.
+Django, then the embedding model, the query encoder and a reader of the
+search index (``search.warmup``), before it takes traffic.
 
 Granian starts every request's WSGI environ from a copy of the process
 environment (as ``wsgiref`` does; request values win where both exist,

@@ -288,7 +288,7 @@ def run_demo_sweep(log=lambda msg: None):
 def reset_demo():
     """Remove the knowledge pages, taxonomy and demo users (not superusers
     created outside the demo), and the search index."""
-    from search.models import Chunk, IndexedPage, IndexOutbox, NamespaceState, Tombstone
+    from search.models import Chunk, IndexedPage, IndexOutbox
 
     home = HomePage.objects.first()
     if home is not None:
@@ -299,5 +299,5 @@ def reset_demo():
     OrgUnit.objects.all().delete()
     usernames = [u["username"] for u in read("users.yaml")["users"]]
     get_user_model().objects.filter(username__in=usernames).delete()
-    for model in (Chunk, Tombstone, IndexedPage, IndexOutbox, NamespaceState, FreshnessSnapshot):
+    for model in (Chunk, IndexedPage, IndexOutbox, FreshnessSnapshot):
         model.objects.all().delete()

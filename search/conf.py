@@ -13,7 +13,6 @@ DEFAULTS = {
     "MIN_SIMILARITY": 0.25,
     "CANDIDATES": 200,
     "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85},
-    "RESULT_CACHE_SIZE": 2048,
 }
 
 

@@ -13,11 +13,8 @@ import re
 import time
 
 from django.core.cache import cache
-from django.core.signals import setting_changed
-from django.dispatch import receiver
 
 from kmsite.cache import first_read
-from kmsite.inflight import InFlight
 from knowledge.access import user_tokens
 
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
@@ -26,7 +23,6 @@ from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
 from .conf import search_setting
 from .embeddings import get_embedder
 from .indexing import CONTENT_TYPES, query_terms
-from .lru import LRUCache
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY_CHARS = 1000
@@ -183,8 +179,7 @@ _RESULT_FIELDS = dataclasses.fields(PageResult)
 def _highlighted(text, terms):
     """The escaped snippet of a passage for a set of query terms. Keyed by
     the passage's text itself, so an edited passage is never served an old
-    snippet; an index refresh (every edit anywhere) re-ranks, but the
-    passages shown again are not highlighted again."""
+    snippet, and a passage shown again is not highlighted again."""
     return render_marked(highlight(text, terms))
 
 
@@ -199,34 +194,6 @@ class SearchResponse:
     notice: str = ""
     backend: str = ""
     best_similarity: float | None = None
-
-
-_result_cache = None
-# rankings in progress in this process, by result cache key
-_rankings = InFlight(wait_seconds=2.0)
-
-
-def result_cache():
-    """This process's cache of ranked result pages, or None if turned off
-    (``KM_SEARCH["RESULT_CACHE_SIZE"] = 0``)."""
-    global _result_cache
-    size = conf("RESULT_CACHE_SIZE")
-    if not size:
-        return None
-    if _result_cache is None or _result_cache.size != size:
-        _result_cache = LRUCache(size)
-    return _result_cache
-
-
-def clear_result_cache():
-    if _result_cache is not None:
-        _result_cache.clear()
-
-
-@receiver(setting_changed)
-def _settings_changed(setting, **kwargs):
-    if setting in ("KM_SEARCH", "KM_SEARCH_BACKEND", "KM_SEARCH_BACKENDS", "KM_EMBEDDER"):
-        clear_result_cache()
 
 
 _synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in this process
@@ -292,39 +259,10 @@ class SearchService:
         filters = self.filters_for(user, request) if access is None else Filters(access=access, **request.filters)
         candidates = limit or conf("CANDIDATES")
         expanded = synonyms.expand_query(request.q) if request.mode in ("semantic", "hybrid") else ""
-        # A repeated search is answered from this process's cache as long as
-        # the index has not changed since in any way that could change it
-        # (see _cached and the backend's still_valid). The key holds everything the
-        # ranking depends on: the query as analysed and expanded with today's
-        # synonyms, every filter and the viewer's access tokens, so nobody is
-        # shown another's results.
-        parts = (
-            "search", request.q, expanded, tuple(terms), request.mode, request.page, request.per_page, candidates,
-            tuple((f.name, tuple(getattr(filters, f.name))) for f in dataclasses.fields(filters)),
-        )
-        key, cached = self._cached(*parts)
-        if cached is None and key is not None:
-            # Requests asking the same while it is being ranked wait for
-            # that ranking rather than repeat it (kmsite/inflight.py).
-            with _rankings.once(key[0]) as leading:
-                if not leading:
-                    key, cached = self._cached(*parts)
-                if cached is None:
-                    return self._search_afresh(request, filters, terms, expanded, candidates, key, started)
-        if cached is not None:
-            results, total, facets, num_pages, best_similarity = cached
-            shown = [dataclasses.replace(r) for r in results]  # successors are per request
-            self._attach_successors(shown, filters)
-            return SearchResponse(
-                request=request, results=shown, total=total, facets=facets, num_pages=num_pages,
-                took_ms=(time.perf_counter() - started) * 1000, backend=self.backend.alias,
-                best_similarity=best_similarity,
-            )
-        return self._search_afresh(request, filters, terms, expanded, candidates, key, started)
+        return self._search_afresh(request, filters, terms, expanded, candidates, started)
 
-    def _search_afresh(self, request, filters, terms, expanded, candidates, key, started):
-        """Rank ``request`` against the index, and keep the page of results
-        under the cache handle ``key`` (if any) unless the engine sent a notice."""
+    def _search_afresh(self, request, filters, terms, expanded, candidates, started):
+        """Rank ``request`` against the index."""
         vector = None
         if request.mode in ("semantic", "hybrid"):
             vector = self._embedder().embed_query(expanded)
@@ -371,11 +309,6 @@ class SearchService:
             for score, page_id, hit in entries[start : start + request.per_page]
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
-        if not result.notice:
-            self._remember(
-                key, ([dataclasses.replace(r) for r in shown], total, result.facets, num_pages, best_similarity),
-                result.reuse, [r.page_id for r in shown],
-            )
         self._attach_successors(shown, filters)
         return SearchResponse(
             request=request,
@@ -451,9 +384,6 @@ class SearchService:
     def related(self, page, user, limit=5):
         """Pages closest in meaning to ``page`` that ``user`` may view."""
         filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
-        key, cached = self._cached("related", page.pk, tuple(filters.access), limit)
-        if cached is not None:
-            return [dataclasses.replace(r) for r in cached]
         vector = self.backend.page_vector(self.namespace, page.pk)
         if vector is None:
             return []
@@ -462,45 +392,7 @@ class SearchService:
             limit=limit * 8, with_facets=False,
         )
         order, best = _page_ranking(result.vector)
-        related = [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
-        if not result.notice:
-            self._remember(key, [dataclasses.replace(r) for r in related])
-        return related
-
-    # --- the per-process result cache ---------------------------------------
-    def _cached(self, *parts):
-        """(handle, cached value or None) for a lookup described by
-        ``parts``. An entry made under the backend's current
-        ``result_version`` is used as it is; one made under an earlier
-        version is used if the backend says, from the probe kept with it,
-        that nothing changed since could change it (``still_valid``), and
-        is then filed under the current version. The handle is None when
-        nothing may be cached (cache off, or an engine that gives no version)."""
-        lru = result_cache()
-        version = self.backend.result_version(self.namespace) if lru is not None else None
-        if version is None:
-            return None, None
-        key = (self.namespace, self.backend.alias, *parts)
-        entry = lru.get(key)
-        if entry is None:
-            return (key, version), None
-        then, probe, value = entry
-        if then != version:
-            if probe is None or not self.backend.still_valid(self.namespace, then, *probe):
-                return (key, version), None
-            lru.put(key, (version, probe, value))
-        return (key, version), value
-
-    @staticmethod
-    def _remember(handle, value, probe=None, shown=()):
-        """File ``value`` under the lookup ``handle``; ``probe`` (the
-        backend's) and the ids of the pages ``shown`` let it outlive later
-        versions for as long as the backend can vouch for it."""
-        lru = result_cache()
-        if handle is not None and lru is not None:
-            key, version = handle
-            lru.put(key, (version, (probe, frozenset(shown)) if probe is not None else None, value))
-
+        return [self._page_result(pid, best[pid].score, best[pid]) for pid in order[:limit]]
 
 def facet_labels():
     """Human labels for facet values (topics and units by slug), cached for a minute."""

@@ -1,5 +1,5 @@
 """Warm a new process before it takes work: load the embedding model (and,
-in a web process, the in-memory index), so that the first visitor or the
+in a web process, a reader of the index: its files memory-mapped), so that the first visitor or the
 first edit after a restart does not pay for it."""
 
 import logging
@@ -27,8 +27,8 @@ def warm_up_indexer():
     """A Celery worker process: the model and the encoder an edit's chunks
     go through. Without it the first index task after a start spends some
     15 s of CPU importing torch and loading weights, while the web processes
-    on the same cores are serving. The index itself is not loaded: a worker
-    writes to it through the database and never searches it."""
+    on the same cores are serving. No reader of the index is opened: a
+    worker writes to it and never searches it."""
     from .embeddings import get_embedder
 
     try:

@@ -119,8 +119,10 @@ def redis_url(_session_redis):
 
 @pytest.fixture(autouse=True)
 def _fresh_search_backends(settings, tmp_path):
-    """Each test gets its own backend objects (and so its own in-memory index)."""
+    """Each test gets its own backend objects and its own index directory
+    (a worker process the test starts uses the same: KM_VAR_DIR)."""
     settings.KM_VAR_DIR = str(tmp_path)
+    settings.KM_SEARCH_INDEX_DIR = tmp_path / "search-index"
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
     from django.core.cache import cache
 

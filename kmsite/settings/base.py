@@ -234,6 +234,9 @@ if ELASTICSEARCH_URL:
         },
     }
 KM_SEARCH_BACKEND = _checked("KM_SEARCH_BACKEND", env.str, default="default")
+# the embedded backend's index (tantivy + vector segments), shared by every
+# process on the machine; rebuilt from the database by search_reindex
+KM_SEARCH_INDEX_DIR = Path(_checked("KM_SEARCH_INDEX_DIR", env.str, default="") or VAR_DIR / "search-index")
 
 KM_EMBEDDER = {
     "BACKEND": "search.embeddings.sentence_transformers.SentenceTransformerEmbedder",
@@ -262,9 +265,6 @@ KM_SEARCH = {
     "CANDIDATES": 200,
     # ranking multipliers by freshness state: stale guidance is demoted, not hidden
     "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
-    # ranked result pages kept per web process, dropped as soon as the index
-    # changes (0 turns the cache off)
-    "RESULT_CACHE_SIZE": _checked("KM_SEARCH_RESULT_CACHE_SIZE", env.int, default=2048),
 }
 
 # Freshness (docs/freshness.md)

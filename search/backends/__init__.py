@@ -43,10 +43,6 @@ def get_search_backend(alias=None):
 
 
 def reset_backends():
-    """Forget built backends (tests that change settings call this), and the
-    results cached from them."""
-    from ..service import clear_result_cache
-
+    """Forget built backends (tests that change settings call this)."""
     with _lock:
         _backends.clear()
-    clear_result_cache()

@@ -84,8 +84,6 @@ class BackendResult:
     facets: dict  # field -> {value: distinct page count}
     total_pages: int
     notice: str = ""
-    #: what the ranking depended on, for ``SearchBackend.still_valid`` (None: nothing)
-    reuse: object = None
 
 
 class SearchBackend:
@@ -140,20 +138,6 @@ class SearchBackend:
         for engines that analyse themselves), vector hits for ``vector``;
         ``mode`` says which sides run. Facets count distinct pages matched."""
         raise NotImplementedError
-
-    def result_version(self, namespace):
-        """A value that changes whenever anything ``search`` returns for
-        ``namespace`` may change, so that results can be cached under it; None
-        (the default) means this engine's results are never cached here."""
-        return None
-
-    def still_valid(self, namespace, then, probe, shown=()):
-        """Whether a result ranked when ``result_version`` was ``then``, with
-        the ``reuse`` probe its ``BackendResult`` carried, is still what
-        ``search`` would return, although the version has moved since;
-        ``shown`` holds the ids of the pages the cached result displays.
-        False (the default): a result is reused only under the same version."""
-        return False
 
     def synonyms_changed(self):
         """Called (from a task) after administrators edit synonyms. Engines

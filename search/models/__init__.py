@@ -1,5 +1,5 @@
 from .analytics import ContentRequest, Exposure, PageFeedback, QueryLog, ResultClick
-from .index import Chunk, IndexedPage, IndexOutbox, NamespaceState, Synonym, Tombstone
+from .index import Chunk, IndexedPage, IndexOutbox, Synonym
 
 __all__ = [
     "Chunk",
@@ -7,10 +7,8 @@ __all__ = [
     "Exposure",
     "IndexOutbox",
     "IndexedPage",
-    "NamespaceState",
     "PageFeedback",
     "QueryLog",
     "ResultClick",
     "Synonym",
-    "Tombstone",
 ]

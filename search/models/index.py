@@ -1,8 +1,9 @@
 """What the search layer stores in the project database.
 
-``Chunk`` rows are the embedded backend's persisted index (other backends
-keep their own copy and ignore them). ``IndexedPage`` and ``IndexOutbox`` are
-backend-neutral: they order indexing by revision and keep work that has not
+``Chunk`` rows are the embedded backend's durable copy of each chunk (text,
+metadata and vector), from which ``search_reindex`` rebuilds its index
+without embedding again; other backends keep their own copy and ignore
+them. ``IndexedPage`` and ``IndexOutbox`` are backend-neutral: they order indexing by revision and keep work that has not
 reached a worker yet.
 """
 
@@ -10,24 +11,10 @@ from django.db import models
 from wagtail.admin.panels import FieldPanel
 
 
-class NamespaceState(models.Model):
-    """A monotonically increasing generation per namespace: every write bumps
-    it, so each process can tell cheaply whether its in-memory copy is stale."""
-
-    namespace = models.CharField(max_length=64, unique=True)
-    generation = models.BigIntegerField(default=0)
-    epoch = models.PositiveIntegerField(default=0, help_text="Bumped when a rebuild replaces the namespace")
-    rebuilt_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self):
-        return f"{self.namespace}@{self.generation}"
-
-
 class Chunk(models.Model):
     namespace = models.CharField(max_length=64, db_index=True)
     page_id = models.BigIntegerField(db_index=True)
     position = models.PositiveIntegerField()
-    seq = models.BigIntegerField(db_index=True, help_text="Namespace generation when written")
     title = models.TextField()
     heading = models.TextField(blank=True)
     text = models.TextField()
@@ -37,21 +24,9 @@ class Chunk(models.Model):
     metadata = models.JSONField(default=dict)
 
     class Meta:
-        indexes = [models.Index(fields=["namespace", "seq"])]
         constraints = [
             models.UniqueConstraint(fields=["namespace", "page_id", "position"], name="unique_chunk_position")
         ]
-
-
-class Tombstone(models.Model):
-    """A page whose chunks were replaced or removed at generation ``seq``."""
-
-    namespace = models.CharField(max_length=64)
-    page_id = models.BigIntegerField()
-    seq = models.BigIntegerField()
-
-    class Meta:
-        indexes = [models.Index(fields=["namespace", "seq"])]
 
 
 class IndexedPage(models.Model):

@@ -57,15 +57,6 @@ def test_second_view_comes_from_the_cache(client):
 
 def test_cache_off_renders_every_time(client, settings):
     settings.KM_PAGE_CACHE_SECONDS = 0
-    # The index looks for other processes' writes at most every refresh
-    # interval: a slow machine would add that look to one view and not the
-    # other. With a long interval neither view looks (this process's own
-    # writes are seen at once all the same).
-    settings.KM_SEARCH_BACKENDS = {"default": {"BACKEND": "search.backends.local",
-                                               "OPTIONS": {"REFRESH_INTERVAL": 3600}}}
-    from search.backends import reset_backends
-
-    reset_backends()
     page = f.procedure("Archive a closed case", implements=[f.policy("Data retention policy")])
     view(client, page)
     first_queries, _ = queries_for(client, page)

@@ -1,9 +1,6 @@
-"""The backend contract against the embedded backend (database + in-memory)."""
+"""The backend contract against the embedded backend (tantivy + faiss)."""
 
 import pytest
-from hypothesis import given
-from hypothesis import settings as hsettings
-from hypothesis import strategies as st
 
 from search.backends.local import LocalOptions, LocalSearchBackend
 
@@ -17,6 +14,66 @@ class TestLocalBackend(BackendContract):
         return LocalSearchBackend("local-test", {})
 
 
+class TestLocalBackendWithGraphs(BackendContract):
+    """The same contract when every vector segment has an HNSW graph and
+    every filter goes through the graph search (none exact): each write
+    merges the graph-less segments into one with a graph."""
+
+    def make_backend(self):
+        return LocalSearchBackend("local-graph", {"HNSW_MIN_ROWS": 1, "EXACT_SEARCH_BELOW": 1, "MAX_SMALL_SEGMENTS": 1})
+
+
+def test_options_are_typed_and_unknown_keys_refused():
+    from django.core.exceptions import ImproperlyConfigured
+
+    backend = LocalSearchBackend("x", {"FIELD_BOOSTS": {"title": 3, "body": 1}, "MIN_SIMILARITY": 0.3})
+    assert backend.options.field_boosts["title"] == 3.0 and backend.options.field_boosts["bag"] == 0.0
+    assert backend.options.min_similarity == 0.3
+    with pytest.raises(ImproperlyConfigured, match="REFRESH_INTERVAL"):
+        LocalSearchBackend("x", {"REFRESH_INTERVAL": 0.1})
+    with pytest.raises(ImproperlyConfigured, match="FIELD_BOOSTS names unknown field"):
+        LocalSearchBackend("x", {"FIELD_BOOSTS": {"abstract": 1}})
+
+
+def test_default_weights_score_the_title_twice_in_one_bag():
+    """The default ranking is the one before tantivy: body, heading, the
+    title twice and the summary as one field."""
+    assert LocalOptions().field_boosts == {"body": 0.0, "heading": 0.0, "title": 0.0, "summary": 0.0, "bag": 1.0}
+
+
+def test_a_vector_of_another_dimension_is_refused():
+    import dataclasses
+
+    import numpy as np
+
+    from .contract import record
+
+    backend = LocalSearchBackend("dim", {})
+    backend.index_page("ns", 1, [record(1, 0, "sixty-four dimensions")])
+    short = dataclasses.replace(record(2, 0, "four"), vector=np.ones(4, dtype=np.float32) / 2)
+    with pytest.raises(ValueError, match="dimension"):
+        backend.index_page("ns", 2, [short])
+    assert [h.page_id for h in _search(backend, "dimensions").lexical] == [1]  # the refused write changed nothing
+
+
+def test_field_boosts_weigh_each_field():
+    """Title, heading, summary and body are separate fields: a weight on
+    one moves the pages that match there."""
+    import dataclasses
+
+    from .contract import record
+
+    in_title = record(1, 0, "general guidance", title="Asbestos")
+    in_body = record(2, 0, "asbestos guidance", title="General")
+    in_summary = dataclasses.replace(record(3, 0, "general guidance", title="General"), summary="asbestos")
+    for boosts, first in (({"title": 5, "body": 1, "summary": 1}, 1), ({"body": 5, "title": 1, "summary": 1}, 2),
+                          ({"summary": 5, "title": 1, "body": 1}, 3)):
+        backend = LocalSearchBackend("boost", {"FIELD_BOOSTS": boosts})
+        backend.drop_namespace("ns")
+        backend.index_many("ns", {1: [in_title], 2: [in_body], 3: [in_summary]})
+        assert _search(backend, "asbestos").lexical[0].page_id == first, boosts
+
+
 def test_a_second_process_sees_writes_without_restart():
     """Two backend objects stand for the web process and the worker."""
     from .contract import record
@@ -24,71 +81,16 @@ def test_a_second_process_sees_writes_without_restart():
     worker, web = LocalSearchBackend("w", {}), LocalSearchBackend("web", {})
     worker.index_page("ns", 1, [record(1, 0, "first wording")])
     assert web.count("ns") == (1, 1)
-    first = web.search("ns", text="wording", terms=["word"], vector=None, filters=_f(), mode="lexical", limit=10)
-    assert [h.page_id for h in first.lexical] == [1]
+    assert [h.page_id for h in _search(web, "wording").lexical] == [1]
     worker.index_page("ns", 2, [record(2, 0, "second wording")])
     worker.delete_page("ns", 1)
-    after = web.search("ns", text="wording", terms=["word"], vector=None, filters=_f(), mode="lexical", limit=10)
-    assert [h.page_id for h in after.lexical] == [2]
+    assert [h.page_id for h in _search(web, "wording").lexical] == [2]
+    assert web.generation("ns") == worker.generation("ns") == 3
 
 
-def test_vector_dimension_mismatch_is_refused():
-    import numpy as np
-
-    from search.backends.local import LocalVectorIndex
-
-    index = LocalVectorIndex()
-    index.add(np.ones((2, 8), dtype=np.float32))
-    with pytest.raises(ValueError, match="dimension"):
-        index.add(np.ones((1, 4), dtype=np.float32))
-
-
-def test_options_are_typed():
-    backend = LocalSearchBackend("x", {"BM25_K1": 1.5, "MIN_SIMILARITY": 0.3})
-    assert backend.options == LocalOptions(bm25_k1=1.5, min_similarity=0.3)
-
-
-def _f():
+def _search(backend, text, mode="lexical"):
+    from search.analysis import analyse
     from search.backends.base import Filters
 
-    return Filters(access=["public"])
-
-
-@given(
-    st.lists(st.tuples(st.integers(1, 6), st.lists(st.sampled_from(["a", "b", "c", "d"]), max_size=3),
-                       st.sampled_from(["policy", "procedure", "lesson"])), min_size=1, max_size=25),
-    st.sets(st.integers(1, 6)), st.data(),
-)
-@hsettings(max_examples=60, deadline=None)
-def test_facet_counts_are_the_distinct_pages_holding_each_value(chunks, removed, data):
-    """The in-memory copy counts facet values for all values of a field at
-    once; held here to a count made page by page, with pages re-indexed or
-    removed (their old rows stay in the arrays, dead) and any set of matching rows."""
-    import numpy as np
-
-    from search.backends.base import FACET_FIELDS
-    from search.backends.local import LocalNamespaceIndex
-
-    index = LocalNamespaceIndex(LocalOptions())
-    for position, (page, topics, content_type) in enumerate(chunks):
-        index.remove_page(page) if position % 4 == 3 else None  # now and then a page is indexed again
-        index.add_chunk(page, position, "t", "", "x", np.ones(4, dtype=np.float32),
-                        {"topics": topics, "content_type": content_type, "access": ["public"]}, ["x"])
-    for page in removed:
-        index.remove_page(page)
-    alive = np.flatnonzero(index.alive[: index.size]).tolist()
-    matched = np.zeros(index.size, dtype=bool)
-    matched[sorted(data.draw(st.sets(st.sampled_from(alive)) if alive else st.just(set()), label="matched"))] = True
-    facets, total = index.facets(matched)
-
-    first_row = {}  # a page's metadata: the first matching row's
-    for row in np.flatnonzero(matched).tolist():
-        first_row.setdefault(index.page_ids[row], index.rows[row][4])
-    assert total == len(first_row)
-    for field in FACET_FIELDS:
-        expected = {}
-        for meta in first_row.values():
-            held = meta.get(field)
-            for value in held if isinstance(held, list) else ([held] if held is not None else []):
-                expected[value] = expected.get(value, 0) + 1
-        assert facets[field] == expected
+    return backend.search("ns", text=text, terms=analyse(text), vector=None, filters=Filters(access=["public"]),
+                          mode=mode, limit=10)

@@ -8,7 +8,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from search.analysis import MARK_END, MARK_START, SynonymMap, analyse, highlight, render_marked
-from search.backends.local import LocalLexicalIndex, LocalVectorIndex
 from search.chunking import chunk_sections
 from search.embeddings.base import normalise
 from search.embeddings.fake import HashingEmbedder, HashingOptions
@@ -26,39 +25,72 @@ def test_rrf_matches_the_formula():
     assert weighted["b"] == pytest.approx(2 / 3) and weighted["a"] == pytest.approx(1 / 3)
 
 
-def test_cosine_is_the_dot_product_of_normalised_vectors():
+def _engine(tmp_path, **options):
+    from search.backends.local import LocalSearchBackend
+
+    return LocalSearchBackend("maths", {"PATH": str(tmp_path), **options})
+
+
+def _records(vectors=None, texts=None):
+    from dataclasses import replace
+
+    from .contract import record
+
+    texts = texts or ["x"] * len(vectors)
+    out = [record(i + 1, 0, t, title="") for i, t in enumerate(texts)]
+    return [replace(r, title="", vector=vectors[i]) for i, r in enumerate(out)] if vectors is not None else out
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("graph", [False, True])
+def test_cosine_is_the_dot_product_of_normalised_vectors(tmp_path, graph):
+    from search.backends.base import Filters
+
     rng = np.random.default_rng(1)
     docs = normalise(rng.standard_normal((50, 16)))
     query = normalise(rng.standard_normal((1, 16)))[0]
-    index = LocalVectorIndex()
-    index.add(docs)
-    expected = [float(d @ query / (np.linalg.norm(d) * np.linalg.norm(query))) for d in docs]
-    assert np.allclose(index.scores(query), expected, atol=1e-6)
+    options = {"HNSW_MIN_ROWS": 1, "EXACT_SEARCH_BELOW": 1, "MAX_SMALL_SEGMENTS": 0} if graph else {}
+    engine = _engine(tmp_path, **options)
+    engine.index_many("m", {r.page_id: [r] for r in _records(docs)})
+    hits = engine.search("m", text="", terms=[], vector=query, filters=Filters(access=["public"]), mode="semantic",
+                         limit=50).vector
+    expected = {i + 1: float(d @ query / (np.linalg.norm(d) * np.linalg.norm(query))) for i, d in enumerate(docs)}
+    assert len(hits) == 50
+    assert all(h.score == pytest.approx(expected[h.page_id], abs=1e-6) for h in hits)
+    assert [h.page_id for h in hits] == sorted(expected, key=expected.get, reverse=True)
     # identical direction scores 1, opposite -1
-    index2 = LocalVectorIndex()
-    index2.add(np.stack([query, -query]))
-    assert np.allclose(index2.scores(query), [1.0, -1.0], atol=1e-6)
+    engine.index_many("m2", {r.page_id: [r] for r in _records(np.stack([query, -query]))})
+    hits = engine.search("m2", text="", terms=[], vector=query, filters=Filters(access=["public"]), mode="semantic",
+                         limit=2).vector
+    assert [round(h.score, 5) for h in hits] == [1.0, -1.0]
 
 
-def test_bm25_matches_a_hand_computation():
-    index = LocalLexicalIndex(k1=1.2, b=0.75)
-    docs = [["cat", "sat"], ["cat", "cat", "dog", "bird"], ["fish"]]
-    for i, terms in enumerate(docs):
-        index.add(i, terms)
-    alive = np.ones(3, dtype=bool)
-    scores = index.scores(["cat"], alive, alive)
+@pytest.mark.django_db
+def test_bm25_matches_a_hand_computation(tmp_path):
+    """tantivy's BM25 (k1 1.2, b 0.75) over the body field; lengths this
+    short are stored exactly (tantivy keeps longer ones in one byte)."""
+    from search.backends.base import Filters
+
+    engine = _engine(tmp_path, FIELD_BOOSTS={"body": 1.0, "title": 0.0})
+    engine.index_many("b", {r.page_id: [r] for r in _records(texts=["cat sat", "cats cat dog bird", "fish"])})
+
+    def scores(access=("public",)):
+        hits = engine.search("b", text="cat", terms=["cat"], vector=None, filters=Filters(access=list(access)),
+                             mode="lexical", limit=10).lexical
+        return {h.page_id: h.score for h in hits}
+
     n, df, avgdl = 3, 2, (2 + 4 + 1) / 3
     idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
 
     def bm25(tf, dl):
         return idf * tf * 2.2 / (tf + 1.2 * (1 - 0.75 + 0.75 * dl / avgdl))
 
-    assert scores[0] == pytest.approx(bm25(1, 2), rel=1e-5)
-    assert scores[1] == pytest.approx(bm25(2, 4), rel=1e-5)
-    assert scores[2] == 0
-    # a disallowed row scores nothing; a deleted row stops counting for df
-    allowed = np.array([False, True, True])
-    assert index.scores(["cat"], alive, allowed)[0] == 0
+    found = scores()
+    assert found[1] == pytest.approx(bm25(1, 2), rel=1e-5)
+    assert found[2] == pytest.approx(bm25(2, 4), rel=1e-5)
+    assert 3 not in found
+    # a viewer without the access token scores nothing
+    assert scores(["auth"]) == {}
 
 
 def test_metrics():

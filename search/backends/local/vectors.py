@@ -1,0 +1,215 @@
+"""The vector side of the embedded index: memory-mapped segments searched
+through faiss, with the viewer's filter applied inside the search.
+
+A segment is written once and never changed (as a Lucene segment): the
+chunks' float32 vectors, their ids (``uid``, shared with the tantivy
+documents) and page ids, and for every filter value the rows holding it.
+Which rows are still live is a separate small file per commit. A segment
+of at least ``hnsw_min_rows`` chunks also gets an HNSW graph (faiss
+``IndexHNSWSQ``: 8-bit codes for the walk, one byte a dimension; the
+winners are scored again exactly from the float32 vectors).
+
+Every file is opened memory-mapped: a process reads the pages a search
+touches, the kernel keeps them once for every process on the machine, and a
+web worker's own memory does not grow with the corpus.
+
+Pre-filtering: the filter becomes a bitmap of the segment's allowed rows
+(live, holding one of the viewer's access tokens, and every facet filter).
+If it allows fewer than ``exact_search_below`` rows, those rows are scored
+exactly (as Lucene does when a filter is selective); otherwise the graph is
+searched with the bitmap as faiss's ``IDSelectorBitmap``, which admits only
+allowed rows to the results while the walk goes on through the others (as
+Lucene's ``acceptOrds``). No hit is ever dropped after the search.
+"""
+
+import json
+import os
+from pathlib import Path
+
+import faiss
+import numpy as np
+
+from .lexical import FILTER_FIELDS
+
+
+def _fsync_write(path, data):
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def _save_npy(path, array):
+    tmp = f"{path}.tmp"
+    with open(tmp, "wb") as fh:
+        np.save(fh, np.ascontiguousarray(array))
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(tmp, path)
+
+
+def postings_of(metadatas):
+    """(rows array, {field: {value: [start, end]}}): for each filter value,
+    the sorted rows holding it, laid end to end."""
+    by_value = {field: {} for field in FILTER_FIELDS}
+    for row, meta in enumerate(metadatas):
+        for field in FILTER_FIELDS:
+            value = meta.get(field)
+            if value is None:
+                continue
+            for v in value if isinstance(value, list | tuple) else [value]:
+                by_value[field].setdefault(str(v), []).append(row)
+    parts, spans, at = [], {}, 0
+    for field, values in by_value.items():
+        spans[field] = {}
+        for value, rows in values.items():
+            parts.append(np.asarray(rows, dtype=np.int32))
+            spans[field][value] = [at, at + len(rows)]
+            at += len(rows)
+    rows = np.concatenate(parts) if parts else np.zeros(0, dtype=np.int32)
+    return rows, spans
+
+
+def build_graph(vectors, options):
+    """An HNSW graph over ``vectors`` (inner product of normalised vectors
+    = cosine), with 8-bit scalar-quantised codes."""
+    graph = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, int(options.hnsw_m),
+                              faiss.METRIC_INNER_PRODUCT)
+    graph.hnsw.efConstruction = int(options.hnsw_ef_construction)
+    sample = vectors if len(vectors) <= 100_000 else vectors[np.linspace(0, len(vectors) - 1, 100_000).astype(np.int64)]
+    graph.train(np.ascontiguousarray(sample, dtype=np.float32))
+    for start in range(0, len(vectors), 50_000):
+        graph.add(np.ascontiguousarray(vectors[start : start + 50_000], dtype=np.float32))
+    return graph
+
+
+def write_segment(directory, vectors, uids, pages, metadatas, options, graph=None):
+    """Write a new segment into ``directory`` (which must not exist) and
+    return its name. ``graph``: None decides by size."""
+    directory = Path(directory)
+    directory.mkdir(parents=True)
+    vectors = np.ascontiguousarray(vectors, dtype=np.float32)
+    _save_npy(directory / "vectors.npy", vectors)
+    _save_npy(directory / "uids.npy", np.asarray(uids, dtype=np.int64))
+    _save_npy(directory / "pages.npy", np.asarray(pages, dtype=np.int64))
+    rows, spans = postings_of(metadatas)
+    _save_npy(directory / "filters.npy", rows)
+    if graph is None:
+        graph = len(vectors) >= int(options.hnsw_min_rows)
+    if graph and len(vectors):
+        faiss.write_index(build_graph(vectors, options), str(directory / "hnsw.faiss.tmp"))
+        os.replace(directory / "hnsw.faiss.tmp", directory / "hnsw.faiss")
+    meta = {"rows": len(vectors), "dimension": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
+            "postings": spans, "graph": bool(graph and len(vectors))}
+    # segment.json last: a segment without it was never finished
+    _fsync_write(directory / "segment.json", json.dumps(meta).encode())
+    return directory.name
+
+
+def segment_metadatas(segment, live):
+    """Each live row's filter values back as metadata dicts (for merging)."""
+    metas = [{} for _ in range(segment.rows)]
+    for field, values in segment.postings.items():
+        for value, (start, end) in values.items():
+            for row in segment.filter_rows[start:end].tolist():
+                metas[row].setdefault(field, []).append(value)
+    return [metas[r] for r in np.flatnonzero(live).tolist()]
+
+
+class VectorSegment:
+    """A segment opened for reading (everything memory-mapped)."""
+
+    def __init__(self, directory, live_file=None):
+        self.directory = Path(directory)
+        self.name = self.directory.name
+        meta = json.loads((self.directory / "segment.json").read_text())
+        self.rows, self.dimension = meta["rows"], meta["dimension"]
+        self.postings = meta["postings"]
+        self.vectors = np.load(self.directory / "vectors.npy", mmap_mode="r")
+        self.uids = np.load(self.directory / "uids.npy", mmap_mode="r")
+        self.pages = np.load(self.directory / "pages.npy", mmap_mode="r")
+        self.filter_rows = np.load(self.directory / "filters.npy", mmap_mode="r")
+        self.live_file = live_file
+        self.live = np.load(self.directory / live_file, mmap_mode="r") if live_file else None
+        self.graph = None
+        if meta["graph"]:
+            self.graph = faiss.read_index(str(self.directory / "hnsw.faiss"),
+                                          faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+
+    def with_live(self, live_file):
+        """The same segment under another commit's live rows."""
+        other = object.__new__(VectorSegment)
+        other.__dict__.update(self.__dict__)
+        other.live_file = live_file
+        other.live = np.load(self.directory / live_file, mmap_mode="r") if live_file else None
+        return other
+
+    def live_mask(self):
+        return np.array(self.live, dtype=bool) if self.live is not None else np.ones(self.rows, dtype=bool)
+
+    def _rows_holding(self, field, values):
+        mask = np.zeros(self.rows, dtype=bool)
+        spans = self.postings.get(field, {})
+        for value in values:
+            span = spans.get(str(value))
+            if span:
+                mask[self.filter_rows[span[0] : span[1]]] = True
+        return mask
+
+    def allowed(self, filters):
+        """The rows ``filters`` admit: live, one of the access tokens, each facet filter."""
+        mask = self.live_mask()
+        for field, values in filters.terms():
+            mask &= self._rows_holding(field, values)
+        if filters.exclude_pages:
+            mask &= ~np.isin(self.pages, np.asarray(list(filters.exclude_pages), dtype=np.int64))
+        return mask
+
+    def search(self, query, mask, limit, options):
+        """(exact cosine scores, uids) of the best ``limit`` allowed rows."""
+        allowed = int(mask.sum())
+        if not allowed:
+            return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
+        k = min(limit, allowed)
+        rows = None
+        if self.graph is not None and allowed >= int(options.exact_search_below):
+            rows = self._graph_search(query, mask, k, options)
+        if rows is None:  # selective filter, small segment, or a walk that came back short
+            rows = np.flatnonzero(mask)
+        scores = np.asarray(self.vectors[rows] @ query, dtype=np.float32)
+        if len(rows) > k:
+            best = np.argpartition(-scores, k - 1)[:k]
+            rows, scores = rows[best], scores[best]
+        return scores, np.asarray(self.uids[rows], dtype=np.int64)
+
+    def _graph_search(self, query, mask, k, options):
+        bitmap = np.packbits(mask, bitorder="little")
+        params = faiss.SearchParametersHNSW()
+        params.sel = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(bitmap))
+        # a selective filter needs a longer walk to find k allowed rows
+        share = mask.sum() / self.rows
+        params.efSearch = int(min(4 * max(k, options.hnsw_ef_search), max(k, options.hnsw_ef_search) / max(share, 0.25)))
+        _scores, ids = self.graph.search(np.asarray(query, dtype=np.float32)[None, :], k, params=params)
+        found = ids[0][ids[0] >= 0]
+        if len(found) < k:
+            return None
+        return np.sort(found)
+
+
+def search_segments(segments, query, filters, limit, options):
+    """The best ``limit`` (score, uid) over every segment, best first (ties by uid)."""
+    query = np.asarray(query, dtype=np.float32)
+    all_scores, all_uids = [], []
+    for segment in segments:
+        if segment.dimension and segment.dimension != len(query):
+            raise ValueError(f"query vector dimension {len(query)} does not match index dimension {segment.dimension}")
+        scores, uids = segment.search(query, segment.allowed(filters), limit, options)
+        all_scores.append(scores)
+        all_uids.append(uids)
+    if not all_scores:
+        return []
+    scores, uids = np.concatenate(all_scores), np.concatenate(all_uids)
+    order = np.lexsort((uids, -scores))[:limit]
+    return list(zip(scores[order].tolist(), uids[order].tolist()))
