@@ -220,7 +220,7 @@ def main():
     # --- indexing throughput with the model -----------------------------------
     base_texts = build_texts(args.base)
     t0 = time.perf_counter()
-    if base_path.exists() and not args.rebuild:
+    if base_path.exists():
         base_vectors = np.load(base_path)
     else:
         base_vectors = embedder.embed_documents([f"{t}. {x}" for t, x in base_texts])

@@ -88,9 +88,51 @@ def test_a_second_process_sees_writes_without_restart():
     assert web.generation("ns") == worker.generation("ns") == 3
 
 
-def _search(backend, text, mode="lexical"):
+def _search(backend, text, mode="lexical", namespace="ns"):
     from search.analysis import analyse
     from search.backends.base import Filters
 
-    return backend.search("ns", text=text, terms=analyse(text), vector=None, filters=Filters(access=["public"]),
+    return backend.search(namespace, text=text, terms=analyse(text), vector=None, filters=Filters(access=["public"]),
                           mode=mode, limit=10)
+
+
+def test_an_index_in_another_format_is_refused_with_a_notice_until_rebuilt(settings):
+    """An index written by other code (a later or earlier format) is not
+    read as if it were this one: searches say so, health is red, writes
+    fail (the task retries) and search_reindex builds a readable one."""
+    import json
+
+    from search.backends.local.backend import OUTDATED_NOTICE
+    from search.backends.local.store import IndexOutdated
+
+    from .contract import record
+
+    backend = LocalSearchBackend("fmt", {})
+    backend.index_page("site", 1, [record(1, 0, "tide tables")])
+    manifest_path = backend.store("site").current() / "vectors" / "manifest.json"
+    manifest = json.loads(manifest_path.read_text())
+    manifest_path.write_text(json.dumps({**manifest, "format": 99}))
+    reader = LocalSearchBackend("fmt-reader", {})
+    result = _search(reader, "tide", namespace="site")
+    assert result.lexical == [] and result.notice == OUTDATED_NOTICE
+    assert reader.health()["status"] == "red" and "search_reindex" in reader.health()["detail"]
+    with pytest.raises(IndexOutdated):
+        backend.index_page("site", 2, [record(2, 0, "tide gauges")])
+    handle = backend.start_rebuild("site")
+    backend.index_page(handle, 1, [record(1, 0, "tide tables")])
+    backend.finish_rebuild("site", handle)
+    assert [h.page_id for h in _search(reader, "tide", namespace="site").lexical] == [1]
+    assert reader.health()["status"] == "green"
+
+
+def test_health_is_red_while_the_database_holds_chunks_the_index_lacks():
+    """After upgrading from the index kept in the database: nothing built yet."""
+    import shutil
+
+    from .contract import record
+
+    backend = LocalSearchBackend("up", {})
+    backend.index_page("site", 1, [record(1, 0, "moorings")])
+    shutil.rmtree(backend.options.root() / "site")
+    fresh = LocalSearchBackend("up2", {})
+    assert fresh.health()["status"] == "red" and "search_reindex" in fresh.health()["detail"]

@@ -10,6 +10,7 @@ the table without embedding anything again. Namespaces ending in
 """
 
 import json
+import logging
 import threading
 
 import numpy as np
@@ -21,10 +22,38 @@ from ..base import SearchBackend as BaseSearchBackend
 from . import lexical
 from .build import build_generation, stored_pages
 from .options import LocalOptions
-from .store import NamespaceReader, NamespaceStore
+from .store import IndexOutdated, NamespaceReader, NamespaceStore
 from .vectors import search_segments
 
 REBUILD_SUFFIX = "~rebuild"
+OUTDATED_NOTICE = "The search index is being upgraded, so no results can be shown yet."
+logger = logging.getLogger("govkm.search")
+
+
+class StoredHit(Hit):
+    """A hit read from the index, whose stored passage and metadata are
+    decoded from JSON when first read: a search ranks hundreds of
+    candidates, reads the metadata of each page's best and shows ten."""
+
+    def __init__(self, stored, score):
+        self.page_id, self.position = stored["page_id"][0], stored["position"][0]
+        self.score, self.highlight = score, None
+        self._stored, self._passage, self._metadata = stored, None, None
+
+    def _text(self, i):
+        if self._passage is None:
+            self._passage = json.loads(self._stored["passage"][0])
+        return self._passage[i]
+
+    title = property(lambda self: self._text(0))
+    heading = property(lambda self: self._text(1))
+    text = property(lambda self: self._text(2))
+
+    @property
+    def metadata(self):
+        if self._metadata is None:
+            self._metadata = json.loads(self._stored["metadata"][0])
+        return self._metadata
 
 
 class LocalSearchBackend(BaseSearchBackend):
@@ -126,7 +155,11 @@ class LocalSearchBackend(BaseSearchBackend):
 
     # --- reading -----------------------------------------------------------
     def search(self, namespace, *, text, terms, vector, filters, mode, limit, with_facets=True):
-        snapshot = self.reader(namespace).snapshot()
+        try:
+            snapshot = self.reader(namespace).snapshot()
+        except IndexOutdated as exc:
+            logger.error("%s", exc)
+            return BackendResult(lexical=[], vector=[], facets={}, total_pages=0, notice=OUTDATED_NOTICE)
         if snapshot is None:
             return BackendResult(lexical=[], vector=[], facets={}, total_pages=0)
         searcher = snapshot.searcher
@@ -166,15 +199,12 @@ class LocalSearchBackend(BaseSearchBackend):
         for address in addresses:
             key = (address.segment_ord, address.doc)
             if key not in out:
-                doc = searcher.doc(address)
-                out[key] = (doc.get_first("page_id"), doc.get_first("position"), json.loads(doc.get_first("doc")))
+                out[key] = searcher.doc(address).to_dict()
         return out
 
     @staticmethod
     def _hit(documents, address, score):
-        page_id, position, stored = documents[(address.segment_ord, address.doc)]
-        return Hit(page_id, position, float(score), stored["title"], stored["heading"], stored["text"], None,
-                   stored["metadata"])
+        return StoredHit(documents[(address.segment_ord, address.doc)], float(score))
 
     @staticmethod
     def _facets(searcher, terms, close_pages, filters):
@@ -190,4 +220,15 @@ class LocalSearchBackend(BaseSearchBackend):
         return snapshot.generation if snapshot else 0
 
     def health(self):
-        return {"status": "green", "detail": f"embedded index (tantivy + faiss) in {self.options.root()}"}
+        """Red when the site's index is missing or in an older format while
+        the database holds chunks (after an upgrade: run search_reindex)."""
+        from ..base import SITE_NAMESPACE
+
+        where = self.options.root() / SITE_NAMESPACE
+        try:
+            built = self.reader(SITE_NAMESPACE).snapshot() is not None
+        except IndexOutdated as exc:
+            return {"status": "red", "detail": str(exc)}
+        if not built and Chunk.objects.filter(namespace=SITE_NAMESPACE).exists():
+            return {"status": "red", "detail": f"no search index in {where}: run `manage.py search_reindex`"}
+        return {"status": "green", "detail": f"embedded index (tantivy + faiss) in {where}"}

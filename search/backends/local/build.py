@@ -7,6 +7,7 @@ import numpy as np
 from ...models import Chunk
 from ..base import ChunkRecord
 from . import lexical
+from .store import FORMAT
 from .vectors import write_segment
 
 BATCH = 2000
@@ -67,7 +68,7 @@ def build_generation(store, pages, options, progress=None):
     finally:
         writer.wait_merging_threads()
         page_writer.wait_merging_threads()
-    manifest = {"generation": 1, "next_uid": uid, "dimension": None, "segments": []}
+    manifest = {"format": FORMAT, "generation": 1, "next_uid": uid, "dimension": None, "segments": []}
     if vectors:
         matrix = np.stack(vectors)
         del vectors

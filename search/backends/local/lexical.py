@@ -47,7 +47,9 @@ def build_schema():
     sb.add_text_field("all", tokenizer_name=TERMS_TOKENIZER, index_option="basic")
     for field in FILTER_FIELDS:
         sb.add_text_field(field, tokenizer_name="raw", index_option="basic", fast=True)
-    sb.add_text_field("doc", stored=True, tokenizer_name="raw", index_option="basic")
+    # stored only: the passage (title, heading, text) and its metadata, as JSON
+    sb.add_text_field("passage", stored=True, tokenizer_name="raw", index_option="basic")
+    sb.add_text_field("metadata", stored=True, tokenizer_name="raw", index_option="basic")
     return sb.build()
 
 
@@ -96,10 +98,8 @@ def chunk_document(uid, record):
         if terms:
             doc.add_text(field, " ".join(terms))
     _add_filters(doc, record.metadata)
-    doc.add_text("doc", json.dumps({
-        "title": record.title, "heading": record.heading, "text": record.text,
-        "metadata": {**record.metadata, "summary": record.summary},
-    }))
+    doc.add_text("passage", json.dumps([record.title, record.heading, record.text]))
+    doc.add_text("metadata", json.dumps({**record.metadata, "summary": record.summary}))
     return doc
 
 

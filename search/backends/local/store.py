@@ -43,8 +43,23 @@ NAMESPACE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.~-]{0,99}$")
 GRACE_SECONDS = 60.0
 
 
+#: the layout and schema this code reads and writes; a generation written by
+#: other code is refused until ``search_reindex`` builds a new one
+FORMAT = 1
+
+
 class IndexLockTimeout(RuntimeError):
     """Another process held the namespace's write lock for too long."""
+
+
+class IndexOutdated(RuntimeError):
+    """The namespace's index was written in another format: rebuild it."""
+
+
+def check_format(manifest, where):
+    if manifest.get("format", 1) != FORMAT:
+        raise IndexOutdated(f"the search index in {where} has format {manifest.get('format')!r}, this code reads "
+                            f"{FORMAT}: run `manage.py search_reindex`")
 
 
 class NamespaceStore:
@@ -109,7 +124,8 @@ class NamespaceStore:
         for part in lexical.PARTS:
             (gen / part).mkdir()
             lexical.open_index(gen / part, create=True)
-        self._write_manifest(gen, {"generation": 0, "next_uid": 1, "dimension": None, "segments": []})
+        self._write_manifest(gen, {"format": FORMAT, "generation": 0, "next_uid": 1, "dimension": None,
+                                   "segments": []})
         return gen
 
     def make_current(self, generation_dir):
@@ -146,6 +162,7 @@ class NamespaceStore:
                 gen = self.new_generation()
                 self.make_current(gen)
             manifest = self.read_manifest(gen)
+            check_format(manifest, gen)
             step = manifest["generation"] + 1
             records = [r for chunks in pages.values() for r in chunks]
             if records:
@@ -287,6 +304,7 @@ class NamespaceReader:
     def _open(self, version, previous):
         gen = self.store.dir / version[0]
         manifest = self.store.read_manifest(gen)
+        check_format(manifest, gen)
         if previous is not None and previous.version[0] == version[0]:
             indexes = previous.indexes
             for index in indexes.values():

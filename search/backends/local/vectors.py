@@ -74,7 +74,17 @@ def postings_of(metadatas):
 
 def build_graph(vectors, options):
     """An HNSW graph over ``vectors`` (inner product of normalised vectors
-    = cosine), with 8-bit scalar-quantised codes."""
+    = cosine), with 8-bit scalar-quantised codes, built on every core
+    (searches use one thread each: OMP_NUM_THREADS in web workers)."""
+    threads = faiss.omp_get_max_threads()
+    faiss.omp_set_num_threads(os.cpu_count() or 1)
+    try:
+        return _build_graph(vectors, options)
+    finally:
+        faiss.omp_set_num_threads(threads)
+
+
+def _build_graph(vectors, options):
     graph = faiss.IndexHNSWSQ(vectors.shape[1], faiss.ScalarQuantizer.QT_8bit, int(options.hnsw_m),
                               faiss.METRIC_INNER_PRODUCT)
     graph.hnsw.efConstruction = int(options.hnsw_ef_construction)
@@ -118,6 +128,12 @@ def segment_metadatas(segment, live):
     return [metas[r] for r in np.flatnonzero(live).tolist()]
 
 
+def _mapped(path):
+    """A read-only array over the file's pages (a plain ndarray view of the
+    memory map: ``np.memmap``'s own indexing costs more than the reading)."""
+    return np.load(path, mmap_mode="r").view(np.ndarray)
+
+
 class VectorSegment:
     """A segment opened for reading (everything memory-mapped)."""
 
@@ -127,12 +143,12 @@ class VectorSegment:
         meta = json.loads((self.directory / "segment.json").read_text())
         self.rows, self.dimension = meta["rows"], meta["dimension"]
         self.postings = meta["postings"]
-        self.vectors = np.load(self.directory / "vectors.npy", mmap_mode="r")
-        self.uids = np.load(self.directory / "uids.npy", mmap_mode="r")
-        self.pages = np.load(self.directory / "pages.npy", mmap_mode="r")
-        self.filter_rows = np.load(self.directory / "filters.npy", mmap_mode="r")
+        self.vectors = _mapped(self.directory / "vectors.npy")
+        self.uids = _mapped(self.directory / "uids.npy")
+        self.pages = _mapped(self.directory / "pages.npy")
+        self.filter_rows = _mapped(self.directory / "filters.npy")
         self.live_file = live_file
-        self.live = np.load(self.directory / live_file, mmap_mode="r") if live_file else None
+        self.live = _mapped(self.directory / live_file) if live_file else None
         self.graph = None
         if meta["graph"]:
             self.graph = faiss.read_index(str(self.directory / "hnsw.faiss"),
@@ -143,7 +159,7 @@ class VectorSegment:
         other = object.__new__(VectorSegment)
         other.__dict__.update(self.__dict__)
         other.live_file = live_file
-        other.live = np.load(self.directory / live_file, mmap_mode="r") if live_file else None
+        other.live = _mapped(self.directory / live_file) if live_file else None
         return other
 
     def live_mask(self):
