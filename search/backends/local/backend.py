@@ -210,9 +210,8 @@ class LocalSearchBackend(BaseSearchBackend):
     def _facets(searcher, terms, close_pages, filters):
         query = lexical.matched_pages_query(terms, close_pages, filters)
         if query is None:
-            return lexical.facet_counts({}), 0
-        counted = lexical.facet_counts(searcher.aggregate(query, lexical.facet_aggregation()))
-        return counted, searcher.search(query, 1, count=True).count
+            return lexical.facet_counts({})
+        return lexical.facet_counts(searcher.aggregate(query, lexical.facet_aggregation()))
 
     def generation(self, namespace):
         """The commit a search of ``namespace`` reads now (0: nothing written)."""

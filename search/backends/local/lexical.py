@@ -166,23 +166,19 @@ def matched_pages_query(terms, page_ids, filters):
 
 
 def chunks_by_uid_query(uids):
-    return Q.boolean_query([(MUST, Q.term_query(SCHEMA, "kind", "chunk")),
-                            (MUST, Q.term_set_query(SCHEMA, "uid", [int(u) for u in uids]))])
-
-
-def page_chunks_query(page_ids):
-    return Q.boolean_query([(MUST, Q.term_query(SCHEMA, "kind", "chunk")),
-                            (MUST, Q.term_set_query(SCHEMA, "page_id", [int(p) for p in page_ids]))])
+    return Q.term_set_query(SCHEMA, "uid", [int(u) for u in uids])
 
 
 def facet_aggregation(size=1000):
-    return {field: {"terms": {"field": field, "size": size}} for field in FACET_FIELDS}
+    """Terms per facet field, and the number of pages (one document each)."""
+    return {"total": {"value_count": {"field": "page_id"}},
+            **{field: {"terms": {"field": field, "size": size}} for field in FACET_FIELDS}}
 
 
 def facet_counts(aggregated):
-    """{field: {value: pages}} from tantivy's terms aggregations."""
+    """({field: {value: pages}}, pages) from tantivy's aggregations."""
     out = {}
     for field in FACET_FIELDS:
         buckets = (aggregated.get(field) or {}).get("buckets", [])
         out[field] = {b["key"]: int(b["doc_count"]) for b in buckets if b.get("doc_count")}
-    return out
+    return out, int((aggregated.get("total") or {}).get("value") or 0)
