@@ -201,13 +201,18 @@ class VectorSegment:
         return scores, np.asarray(self.uids[rows], dtype=np.int64)
 
     def _graph_search(self, query, mask, k, options):
+        """The rows the graph finds for ``query`` among the allowed ones:
+        twice ``k`` (the walk compares 8-bit codes; the exact scores that
+        follow pick the best ``k``), or None if it found fewer than ``k``."""
+        allowed = int(mask.sum())
+        wanted = min(allowed, 2 * k)
         bitmap = np.packbits(mask, bitorder="little")
         params = faiss.SearchParametersHNSW()
         params.sel = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(bitmap))
-        # a selective filter needs a longer walk to find k allowed rows
-        share = mask.sum() / self.rows
-        params.efSearch = int(min(4 * max(k, options.hnsw_ef_search), max(k, options.hnsw_ef_search) / max(share, 0.25)))
-        _scores, ids = self.graph.search(np.asarray(query, dtype=np.float32)[None, :], k, params=params)
+        # a selective filter needs a longer walk to meet enough allowed rows
+        ef = max(wanted, int(options.hnsw_ef_search))
+        params.efSearch = int(min(4 * ef, ef / max(allowed / self.rows, 0.25)))
+        _scores, ids = self.graph.search(np.asarray(query, dtype=np.float32)[None, :], wanted, params=params)
         found = ids[0][ids[0] >= 0]
         if len(found) < k:
             return None
