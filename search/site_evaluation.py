@@ -3,7 +3,7 @@ search service, against the live index of the configured database, with the
 pages' real trust states, as each question's viewer.
 
 Each question is searched in each mode through ``parse_request`` and
-``SearchService().search(request, user)`` with the result cache off, and
+``SearchService().search(request, user)`` (each ranked afresh), and
 the pages shown are scored against the question's grades (3 the answer, 2
 directly useful, 1 related):
 
@@ -19,13 +19,11 @@ import dataclasses
 import time
 
 import numpy as np
-from django.conf import settings
-from django.test import override_settings
 
 from .backends import get_search_backend
 from .evaluation import mrr_at_k, ndcg_at_k, percentile, success_at_k
 from .judgements import JudgementError, SiteIndex
-from .service import SearchError, SearchService, clear_result_cache, parse_request
+from .service import SearchError, SearchService, parse_request
 
 MODES = ("lexical", "semantic", "hybrid")
 OLD_STATES = ("superseded", "rescinded")
@@ -103,34 +101,32 @@ def evaluate_site(questions, modes=MODES, backend_alias=None, progress_factory=N
     backend = get_search_backend(backend_alias)
     service = SearchService(backend=backend)
     report = {"modes": {}, "categories": {}, "questions": {}}
-    # the result cache off: every question is ranked afresh
-    with override_settings(KM_SEARCH={**settings.KM_SEARCH, "RESULT_CACHE_SIZE": 0}):
-        clear_result_cache()
-        for mode in modes:
-            rows, latencies = [], []
+    # every question is ranked afresh (there is no result cache)
+    for mode in modes:
+        rows, latencies = [], []
 
-            def run_one(q, grades, viewer, request, mode=mode, rows=rows, latencies=latencies):
-                started = time.perf_counter()
-                response = service.search(dataclasses.replace(request, mode=mode, per_page=DEPTH), viewer)
-                latencies.append((time.perf_counter() - started) * 1000)
-                rows.append(_score(q, grades, response.results, index, old_pages, successor_of))
+        def run_one(q, grades, viewer, request, mode=mode, rows=rows, latencies=latencies):
+            started = time.perf_counter()
+            response = service.search(dataclasses.replace(request, mode=mode, per_page=DEPTH), viewer)
+            latencies.append((time.perf_counter() - started) * 1000)
+            rows.append(_score(q, grades, response.results, index, old_pages, successor_of))
 
-            if progress_factory:
-                with progress_factory(len(prepared), f"Questions ({mode})") as bar:
-                    for item in prepared:
-                        run_one(*item)
-                        bar.advance()
-            else:
+        if progress_factory:
+            with progress_factory(len(prepared), f"Questions ({mode})") as bar:
                 for item in prepared:
                     run_one(*item)
-            figures = {m: _mean(rows, m) for m in METRICS}
-            figures["current_first_violations"] = sum(1 for r in rows if r["current_first"])
-            figures["questions"] = len(rows)
-            figures["p50_ms"] = round(percentile(latencies, 50), 2)
-            figures["p95_ms"] = round(percentile(latencies, 95), 2)
-            report["modes"][mode] = figures
-            report["categories"][mode] = _by_category(rows)
-            report["questions"][mode] = rows
+                    bar.advance()
+        else:
+            for item in prepared:
+                run_one(*item)
+        figures = {m: _mean(rows, m) for m in METRICS}
+        figures["current_first_violations"] = sum(1 for r in rows if r["current_first"])
+        figures["questions"] = len(rows)
+        figures["p50_ms"] = round(percentile(latencies, 50), 2)
+        figures["p95_ms"] = round(percentile(latencies, 95), 2)
+        report["modes"][mode] = figures
+        report["categories"][mode] = _by_category(rows)
+        report["questions"][mode] = rows
     report["info"] = {
         "questions": len(prepared), "pages": len(index.by_id), "backend": backend.alias,
         "old_pages": len(old_pages), "depth": DEPTH,
