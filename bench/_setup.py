@@ -13,16 +13,22 @@ ROOT = Path(__file__).resolve().parent.parent
 def scratch_environment(prefix):
     """Point Django at a fresh SQLite file (or BENCH_DATABASE_URL) and migrate it."""
     tmp = Path(tempfile.mkdtemp(prefix=prefix))
+    directory_environment(tmp)
+    return tmp
+
+
+def directory_environment(directory):
+    """Point Django at ``directory`` (its var dir: a SQLite file there, or
+    BENCH_DATABASE_URL, and the search index), migrate and set up."""
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kmsite.settings.dev")
-    os.environ["KM_VAR_DIR"] = str(tmp)
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{tmp / 'bench.sqlite3'}"
+    os.environ["KM_VAR_DIR"] = str(directory)
+    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{Path(directory) / 'bench.sqlite3'}"
     os.environ.setdefault("DEBUG", "false")
     sys.path.insert(0, str(ROOT))
     subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ.copy())
     import django
 
     django.setup()
-    return tmp
 
 
 def machine():

@@ -37,7 +37,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ROOT, machine, peak_rss_mb  # noqa: E402
+from _setup import ROOT, directory_environment, machine, peak_rss_mb  # noqa: E402
 
 VIEWERS = (["public"], ["public", "auth"], ["public", "auth", "group:7"])
 
@@ -87,18 +87,9 @@ def smaps():
 
 
 def fixture_environment(directory):
-    """Django on the persistent fixture directory (its own SQLite file and
-    index directory), migrated."""
+    """Django on the persistent fixture directory, migrated."""
     directory.mkdir(parents=True, exist_ok=True)
-    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "kmsite.settings.dev")
-    os.environ["KM_VAR_DIR"] = str(directory)
-    os.environ["DATABASE_URL"] = os.environ.get("BENCH_DATABASE_URL") or f"sqlite:///{directory / 'bench.sqlite3'}"
-    os.environ.setdefault("DEBUG", "false")
-    sys.path.insert(0, str(ROOT))
-    subprocess.run([sys.executable, "manage.py", "migrate", "-v0"], cwd=ROOT, check=True, env=os.environ.copy())
-    import django
-
-    django.setup()
+    directory_environment(directory)
 
 
 def build_fixture(backend, ns, size, base_vectors, model_id):
@@ -163,7 +154,6 @@ def vector_recall(backend, ns, embedder, queries, limit=200):
 def worker_probe(ns, n):
     """Run in a new process: load the model as a web worker does, then open
     the index, then search; print start-up and memory as JSON."""
-    os.environ["KM_SEARCH_RESULT_CACHE"] = "0"
     import django
 
     django.setup()
