@@ -12,10 +12,26 @@ FALSE_VALUES = frozenset({"0", "false", "no", "off", ""})
 
 def read_dotenv(path=DOTENV):
     """Add the variables of ``.env`` (if there is one) that the environment
-    does not already set."""
+    does not already set. As in ``.env.example``: a comment may follow a
+    value (after white space and ``#``), and ``NAME=`` with no value leaves
+    the variable unset, so the example file copied as it is means the
+    defaults. ``KM_DOTENV=0`` turns the file off (the test suite and
+    the processes it starts do, and the test settings never read it: a
+    developer's ``.env`` must not change what the tests see)."""
+    import os
+
     import environ
 
-    environ.Env.read_env(path, overwrite=False)
+    if os.environ.get("KM_DOTENV", "1") == "0":
+        return
+    before = set(os.environ)
+    environ.Env.read_env(path, overwrite=False, parse_comments=True)
+    for name in set(os.environ) - before:
+        value = os.environ[name].strip()  # the white space before a comment
+        if value:
+            os.environ[name] = value
+        else:
+            del os.environ[name]
 
 
 def parse_bool(name, raw):

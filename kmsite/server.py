@@ -93,7 +93,8 @@ def warm_django():
     the project's templates (compiled into the cached loader, with their tag
     libraries), the cache's Redis client and a connection, the formats of
     the site's language, the context processors, and the message and
-    session machinery.
+    session machinery, and the database connection with the ORM's query
+    compiler.
 
     Each of these is imported on first use, under Python's import lock and
     holding the interpreter, so while one thread imported them the worker's
@@ -138,6 +139,11 @@ def warm_django():
             for name in ("DATE_FORMAT", "DATETIME_FORMAT", "DECIMAL_SEPARATOR", "THOUSAND_SEPARATOR"):
                 formats.get_format(name)
 
+    def database():
+        from wagtail.models import Site
+
+        Site.objects.exists()  # one read: the connection, and the ORM's compiler module
+
     def machinery():
         return (
             engines["django"].engine.template_context_processors,
@@ -152,6 +158,7 @@ def warm_django():
     step("language formats", language)
     step("context processors, messages and sessions", machinery)
     step("cache connection", lambda: cache.get("km:warm-up"))
+    step("database connection and the query compiler", database)
 
 
 def settle_heap():

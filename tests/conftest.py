@@ -3,10 +3,21 @@ import socket
 
 import pytest
 from django.test import override_settings
+from hypothesis import settings as hypothesis_settings
 
 from search.backends import reset_backends
 
 REQUIRE_SERVICES = os.environ.get("KM_REQUIRE_SERVICES") == "1"
+# A developer's .env never reaches the suite or the processes it starts
+# (the test settings skip it too: kmsite/environment.py).
+os.environ["KM_DOTENV"] = "0"
+
+# Property tests draw the same examples on every machine and every run
+# (derandomised, no example database that only one machine has): what CI
+# finds, a newcomer's `make test` finds. A test that wants fresh examples
+# each run says `derandomize=False` itself.
+hypothesis_settings.register_profile("govkm", derandomize=True, database=None, deadline=None)
+hypothesis_settings.load_profile("govkm")
 
 
 def wait_for(predicate, timeout=60.0, interval=0.2):
@@ -21,6 +32,29 @@ def wait_for(predicate, timeout=60.0, interval=0.2):
             return value
         time.sleep(interval)
     return predicate()
+
+
+class Today:
+    """The local date when the test began its action, and when it checks.
+    A date the code stored as "today" (or today plus a delay) is one of the
+    two, so a run that crosses midnight passes: ``assert stored in
+    today.plus(days=30)``."""
+
+    def __init__(self):
+        from django.utils import timezone
+
+        self.first = timezone.localdate()
+
+    def plus(self, **delta):
+        import datetime
+
+        from django.utils import timezone
+
+        step = datetime.timedelta(**delta)
+        return {self.first + step, timezone.localdate() + step}
+
+    def __contains__(self, day):
+        return day in self.plus()
 
 
 def service_missing(reason):
@@ -96,7 +130,7 @@ class RedisServer:
 @pytest.fixture(scope="session")
 def _session_redis(tmp_path_factory):
     """The Redis the suite talks to: ``KM_TEST_REDIS_URL`` when it is set
-    (CI points it at the machine's server), else a ``redis-server`` of the
+    (a database the suite may empty: some tests FLUSHDB), else a ``redis-server`` of the
     suite's own, so that nothing needs to be running or exported and two
     checkouts never share one."""
     url = os.environ.get("KM_TEST_REDIS_URL")
@@ -177,6 +211,9 @@ class WorkerProcess:
             "CELERY_BROKER_URL": broker_url,
             "KM_TEST_EAGER": "false",
             "KM_VAR_DIR": str(var_dir),
+            # the worker's own cache: a file cache under var_dir, never a
+            # Redis the environment names (CI's, with another run's locks in it)
+            "REDIS_URL": "",
         }
         self.proc = None
 

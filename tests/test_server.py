@@ -133,8 +133,10 @@ def test_the_command_line_wins_over_the_environment():
 def test_dot_env_supplies_what_the_environment_does_not_set(tmp_path, monkeypatch):
     dotenv = tmp_path / ".env"
     dotenv.write_text("WEB_THREADS=3\nWEB_WORKERS=5\n")
-    monkeypatch.delenv("WEB_THREADS", raising=False)
+    monkeypatch.setenv("WEB_THREADS", "unset below")  # so that teardown puts back its absence too,
+    monkeypatch.delenv("WEB_THREADS")  # after read_dotenv has set it
     monkeypatch.setenv("WEB_WORKERS", "2")
+    monkeypatch.delenv("KM_DOTENV", raising=False)  # the suite turns .env off; this test reads one
     read_dotenv(dotenv)  # as main() does with the project's .env before reading its options
     got = options([])
     assert (got["blocking_threads"], got["workers"]) == (3, 2)
@@ -223,7 +225,8 @@ def test_the_server_serves_and_a_cookie_in_its_environment_logs_nobody_in(tmp_pa
 
     port = conftest.free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test", "DATABASE_URL": conftest.test_database_url(),
-           "KM_VAR_DIR": str(tmp_path), "HTTP_COOKIE": planted, "WEB_WORKERS": "1", "WEB_THREADS": "2"}
+           "KM_VAR_DIR": str(tmp_path), "HTTP_COOKIE": planted, "WEB_WORKERS": "1", "WEB_THREADS": "2",
+           "REDIS_URL": ""}
     log = open(tmp_path / "server.log", "w+")
     server = subprocess.Popen([sys.executable, "-m", "kmsite.server", "--bind", f"127.0.0.1:{port}"],
                               cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)

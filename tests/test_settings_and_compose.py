@@ -95,3 +95,26 @@ def test_compose_file_has_the_production_stack():
     assert "-m kmsite.server" in (" ".join(command) if isinstance(command, list) else command)
     for volume in ("pgdata", "esdata", "media"):
         assert volume in compose["volumes"]
+
+
+def test_the_example_environment_file_copied_as_it_is_means_the_defaults(tmp_path, monkeypatch):
+    """README and .env.example say: copy it to .env. Its inline comments are
+    comments and its empty assignments leave the variable unset."""
+    import os
+
+    from kmsite.environment import read_dotenv
+
+    example = Path(__file__).resolve().parent.parent / ".env.example"
+    names = [line.split("=", 1)[0] for line in example.read_text().splitlines() if "=" in line and not line.startswith("#")]
+    for name in names:
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.delenv("KM_DOTENV", raising=False)
+    read_dotenv(example)
+    try:
+        assert os.environ["DEBUG"] == "true"  # "true      # dev/test only; ..." before
+        assert "KM_VAR_DIR" not in os.environ and "SECRET_KEY" not in os.environ  # "NAME=" is unset
+        assert all("#" not in os.environ.get(name, "") for name in names), [
+            (n, os.environ[n]) for n in names if "#" in os.environ.get(n, "")]
+    finally:
+        for name in names:
+            os.environ.pop(name, None)

@@ -16,10 +16,10 @@ from kmsite.sso.conf import validate as validate_sso
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
 BASE_DIR = PROJECT_DIR.parent
-VAR_DIR = Path(environ.Env().str("KM_VAR_DIR", default=str(BASE_DIR / "var")))
-
+if environ.Env().str("DJANGO_SETTINGS_MODULE", default="") != "kmsite.settings.test":
+    read_dotenv(BASE_DIR / ".env")  # before anything is read, KM_VAR_DIR included
 env = environ.Env()
-read_dotenv(BASE_DIR / ".env")
+VAR_DIR = Path(env.str("KM_VAR_DIR", default=str(BASE_DIR / "var")))
 
 
 def _checked(name, reader, *args, **kwargs):

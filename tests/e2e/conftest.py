@@ -105,7 +105,9 @@ def stack(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def browser():
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
+
+    expect.set_options(timeout=20_000)  # as the pages' own timeout: a slow machine is not a failure
 
     if not Path(CHROMIUM).exists():
         service_missing(f"{CHROMIUM} is not installed")

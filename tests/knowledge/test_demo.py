@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from knowledge.demo import load_pages
 from knowledge.models import Citation, KnowledgePage, PolicyPage
+from tests.conftest import Today
 
 pytestmark = pytest.mark.django_db
 
@@ -59,6 +60,7 @@ def test_demo_has_overdue_superseded_and_restricted_pages():
 def test_demo_arrives_with_flagged_pages_tasks_and_figures():
     from knowledge.models import FreshnessSnapshot, MaterialChange, ReviewTask
 
+    today = Today()
     call_command("load_demo", interactive=False, no_index=True, stdout=io.StringIO())
     change = MaterialChange.objects.get()
     assert change.page.slug == "records-retention-policy" and change.flagged_count >= 5
@@ -66,6 +68,6 @@ def test_demo_arrives_with_flagged_pages_tasks_and_figures():
     amendment = ReviewTask.objects.get(kind="amendment")
     assert amendment.page.slug == "records-disposal-procedure" and amendment.reviewer is not None
     assert ReviewTask.objects.filter(kind="cycle").exists()
-    assert FreshnessSnapshot.objects.filter(date=timezone.localdate()).exists()
+    assert FreshnessSnapshot.objects.filter(date__in=today.plus()).exists()
     call_command("load_demo", interactive=False, no_index=True, stdout=io.StringIO())
     assert MaterialChange.objects.count() == 1  # loading again changes nothing

@@ -4,8 +4,8 @@ import datetime
 
 import pytest
 from django.contrib.auth.models import Group
-from django.utils import timezone
 
+from tests.conftest import Today
 from training.assignments import apply_assignments, expand_assignment
 from training.models import AssigneeKind, Assignment, Enrolment, StaffProfile
 
@@ -60,13 +60,14 @@ def test_newcomer_to_a_unit_gets_its_assignments_on_commit(units, course, django
     assignment = tf.assign(course["curriculum"], AssigneeKind.UNIT, units["ministry"], due_within_days=30)
     newcomer = tf.staff("new", unit=None)
     assert not Enrolment.objects.filter(user=newcomer).exists()
+    today = Today()
     with django_capture_on_commit_callbacks(execute=True):
         profile = StaffProfile.objects.get(user=newcomer)
         profile.unit = units["team"]  # a sub-unit of the ministry
         profile.save()
     enrolment = Enrolment.objects.get(user=newcomer)
     assert enrolment.assignment == assignment
-    assert enrolment.due_date == timezone.localdate() + datetime.timedelta(days=30)
+    assert enrolment.due_date in today.plus(days=30)
 
 
 def test_newcomer_to_a_group_gets_its_assignments(course, django_capture_on_commit_callbacks):

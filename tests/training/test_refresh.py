@@ -7,6 +7,7 @@ from django.core import mail
 from django.utils import timezone
 
 from tests import factories as kf
+from tests.conftest import Today
 from training import learning
 from training.models import Enrolment, EnrolmentKind, ModuleCompletion, ModuleReviewRequest
 from training.refresh import on_material_change, resolve_review
@@ -27,6 +28,7 @@ def test_material_change_flags_module_notifies_owners_and_refreshes_past_learner
     changed_at = timezone.now()
     ModuleCompletion.objects.create(user=after, module=course["first"], completed_at=changed_at + datetime.timedelta(hours=1))
     mail.outbox.clear()
+    today = Today()
     with django_capture_on_commit_callbacks(execute=True):
         result = on_material_change(course["page_a"], "Retention for contracts is now 12 years.", changed_at)
     course["first"].refresh_from_db()
@@ -36,7 +38,7 @@ def test_material_change_flags_module_notifies_owners_and_refreshes_past_learner
     (refresher,) = result.refreshers
     assert refresher.user == before and refresher.kind == EnrolmentKind.REFRESHER
     assert refresher.refresher_summary == "Retention for contracts is now 12 years."
-    assert refresher.due_date == timezone.localdate() + datetime.timedelta(days=30)
+    assert refresher.due_date in today.plus(days=30)
     subjects = sorted(m.subject for m in mail.outbox)
     assert subjects == ["Please review the module: Keeping records", "Refresher: Keeping records"]
     assert [m.to for m in mail.outbox if "review" in m.subject] == [[owner.email]]
