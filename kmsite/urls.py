@@ -5,6 +5,7 @@ from wagtail import urls as wagtail_urls
 from wagtail.admin import urls as wagtailadmin_urls
 from wagtail.documents import urls as wagtaildocs_urls
 
+from kmsite.accessibility import statement as accessibility_statement
 from kmsite.sso.views import LogoutView
 
 urlpatterns = [
@@ -14,6 +15,7 @@ urlpatterns = [
     path("admin/", include(wagtailadmin_urls)),
     path("oidc/", include("kmsite.sso.urls")),
     path("documents/", include(wagtaildocs_urls)),
+    path("accessibility/", accessibility_statement, name="accessibility_statement"),
     path("", include("search.urls")),
     path("learning/", include("training.urls")),
 ]

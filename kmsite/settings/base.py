@@ -333,6 +333,12 @@ EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
 
+# --- Accessibility statement (/accessibility/, kmsite/accessibility.py) -------
+# Where people report an accessibility problem; the statement also quotes the
+# last automated audit from kmsite/accessibility_audit.json (written by the
+# audit in tests/e2e/test_accessibility.py).
+KM_ACCESSIBILITY_CONTACT = _checked("KM_ACCESSIBILITY_CONTACT", env.str, default="accessibility@example.gov")
+
 KM_RATE_LIMITS = {
     "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),
     "LOGIN_FAILURES": 5,
