@@ -3,6 +3,7 @@ from django.utils import timezone
 
 from ..access import user_can_view_page, viewer_facts
 from ..freshness import Freshness, freshness_state, open_flags
+from ..models.pages import PolicyStatus
 
 register = template.Library()
 
@@ -51,7 +52,11 @@ def freshness_badge(context, page):
 
 @register.inclusion_tag("knowledge/includes/state_badge.html")
 def state_badge(state):
-    return {"state": state, "label": Freshness.LABELS.get(state, state)}
+    """A freshness state or a policy's legal status, named in words (its
+    colour is never the only carrier; a raw value such as "in_force" is not
+    a name)."""
+    label = Freshness.LABELS.get(state) or dict(PolicyStatus.choices).get(state, state)
+    return {"state": state, "label": label}
 
 
 @register.inclusion_tag("knowledge/includes/related.html", takes_context=True)
