@@ -21,6 +21,18 @@ VAGUE_LINK_TEXT = (
 
 
 class GovKMContentCheckerItem(ContentCheckerItem):
+    """``page``: the page shown, or None on GovKM's own views (learning,
+    search), whose meta description no editor writes: there Wagtail's
+    empty-meta-description check is left out."""
+
+    def __init__(self, in_editor=False, page=None):
+        super().__init__(in_editor=in_editor)
+        self.page = page
+
+    def get_axe_run_only(self, request):
+        rules = super().get_axe_run_only(request)
+        return rules if self.page is not None else [r for r in rules if r != "empty-meta-description"]
+
     axe_include = ["main"]
     axe_exclude = ["form.feedback", "aside.related", ".learn-this", "nav"]
 

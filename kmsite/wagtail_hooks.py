@@ -18,7 +18,7 @@ def use_govkm_content_checks(request, items, page):
     """Wagtail's content checker with GovKM's rules (kmsite/content_checks.py),
     in the userbar and in the editor's Checks panel alike."""
     items[:] = [
-        GovKMContentCheckerItem(in_editor=item.in_editor)
+        GovKMContentCheckerItem(in_editor=item.in_editor, page=page)
         if isinstance(item, ContentCheckerItem) and not isinstance(item, GovKMContentCheckerItem) else item
         for item in items
     ]

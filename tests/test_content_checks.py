@@ -25,6 +25,17 @@ def test_the_userbar_hook_swaps_in_govkm_checks(in_editor):
     assert check["options"]["pattern"] == VAGUE_LINK_TEXT
     assert "govkm-link-text" in config["messages"]
     assert "kmsite/js/content-checks.js" in str(checker.media)
+    # no page (a learning or search view): no meta description for an editor to write
+    assert "empty-meta-description" not in config["options"]["runOnly"]
+
+
+@pytest.mark.django_db
+def test_pages_keep_the_meta_description_check():
+    from wagtail.models import Page
+
+    items = [AccessibilityItem()]
+    apply_userbar_hooks(RequestFactory().get("/"), items, Page.objects.get(depth=1))
+    assert "empty-meta-description" in items[0].get_axe_configuration(None)["options"]["runOnly"]
 
 
 @pytest.mark.parametrize("text,vague", [
