@@ -178,3 +178,37 @@ def admin_messages(page):
     """The text of the Wagtail admin's flash messages on the current page."""
     messages = page.locator(".messages")
     return messages.inner_text() if messages.count() else ""
+
+
+# --- shared by the accessibility audit and the keyboard tests -------------------------------
+
+@pytest.fixture(scope="session")
+def audit_targets(stack):
+    """Addresses of the demo's pages in each state (tests/e2e/a11y_targets.py)."""
+    out = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", "from tests.e2e.a11y_targets import main; main()"],
+        cwd=ROOT, env=stack["env"], capture_output=True, text=True, timeout=300, check=True,
+    ).stdout
+    line = next(x for x in out.splitlines() if x.startswith("A11Y-TARGETS "))
+    return json.loads(line.removeprefix("A11Y-TARGETS "))
+
+
+@pytest.fixture(scope="session")
+def role_contexts(browser, stack):
+    """One browser context per role, signed in once for the whole audit."""
+    contexts = {}
+
+    def get(role):
+        if role not in contexts:
+            context = browser.new_context(base_url=stack["url"], viewport={"width": 1280, "height": 900})
+            if role:
+                page = context.new_page()
+                page.set_default_timeout(20_000)
+                login(page, role)
+                page.close()
+            contexts[role] = context
+        return contexts[role]
+
+    yield get
+    for context in contexts.values():
+        context.close()
