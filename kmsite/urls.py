@@ -16,6 +16,7 @@ urlpatterns = [
     path("documents/", include(wagtaildocs_urls)),
     path("", include("search.urls")),
     path("learning/", include("training.urls")),
+    path("follow/", include("knowledge.subscriptions.urls")),
 ]
 
 if settings.DEBUG:

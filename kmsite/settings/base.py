@@ -208,6 +208,12 @@ CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-pages": {"task": "search.tasks.publish_scheduled", "schedule": 60.0},
     "prune-search-logs": {"task": "search.tasks.prune_search_logs", "schedule": 24 * 3600.0},
     "knowledge-freshness-sweep": {"task": "knowledge.tasks.freshness_sweep", "schedule": crontab(hour=6, minute=0)},
+    # following guidance (knowledge/subscriptions): digests, and a sweep for changes whose task was lost
+    "knowledge-follow-daily": {"task": "knowledge.tasks.send_follow_emails", "schedule": crontab(hour=7, minute=0),
+                               "args": ["daily"]},
+    "knowledge-follow-weekly": {"task": "knowledge.tasks.send_follow_emails",
+                                "schedule": crontab(hour=7, minute=0, day_of_week=1), "args": ["weekly"]},
+    "knowledge-follow-sweep": {"task": "knowledge.tasks.follow_sweep", "schedule": 300.0},
     "training-certificate-expiry": {"task": "training.tasks.process_certificate_expiry", "schedule": 24 * 3600.0},
     "training-due-reminders": {"task": "training.tasks.send_due_reminders", "schedule": 24 * 3600.0},
     "training-sync-assignments": {"task": "training.tasks.sync_assignments", "schedule": 24 * 3600.0},
@@ -332,6 +338,12 @@ STORAGES = {
 EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
+# Following guidance (knowledge/subscriptions/delivery.py): a claim older than this is a killed
+# sender's and goes back to the queue; an SMTP server that is down is retried after
+# KM_NOTIFY_RETRY_SECONDS; an address failing KM_NOTIFY_MAX_FAILURES times is suspended.
+KM_NOTIFY_CLAIM_SECONDS = _checked("KM_NOTIFY_CLAIM_SECONDS", env.int, default=600)
+KM_NOTIFY_RETRY_SECONDS = _checked("KM_NOTIFY_RETRY_SECONDS", env.int, default=300)
+KM_NOTIFY_MAX_FAILURES = _checked("KM_NOTIFY_MAX_FAILURES", env.int, default=3)
 
 KM_RATE_LIMITS = {
     "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),

@@ -55,7 +55,8 @@ class KnowledgePageForm(WagtailAdminPageForm):
         cleaned = super().clean()
         if cleaned.get("material_change") and not (cleaned.get("change_summary") or "").strip():
             self.add_error("change_summary", forms.ValidationError(
-                "Say what changed: it is sent to the owners of every page that cites this one."))
+                "Say what changed in one or two sentences: it is sent to the owners of every page that cites this "
+                "one and to the page's followers."))
         return cleaned
 
 
@@ -112,7 +113,9 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         "and their owners told. Leave unticked for corrections and wording.",
     )
     change_summary = models.CharField(
-        max_length=255, blank=True, verbose_name="what changed", help_text="One sentence, sent with the flag"
+        max_length=255, blank=True, verbose_name="what changed",
+        help_text="One or two sentences, required for a material change: sent with the review flags and to "
+        "everyone who follows the page"
     )
 
     metadata_panels = [

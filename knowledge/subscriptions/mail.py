@@ -1,0 +1,130 @@
+"""The e-mails: one per person per run, listing each change they may see.
+
+Each change is rendered once per run (plain text and HTML, escaped) and
+each distinct list of changes once per run; what differs from one person
+to the next is only their unsubscribe link, put in by replacing a marker.
+That is what makes a 100,000-person digest cost a signature and a MIME
+serialisation per person rather than two template renders
+(bench/notifications.py; the figures are in README.md).
+
+Unsubscribe links carry a signed token (django.core.signing, salted):
+changing the user id breaks the signature, so nobody can unsubscribe
+someone else. The headers follow RFC 8058 (one-click unsubscribe).
+"""
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+from django.utils.safestring import mark_safe
+
+from ..models import GuidanceChange
+from ..notify import absolute
+
+UNSUBSCRIBE_SALT = "knowledge.subscriptions.unsubscribe"
+MARKER = "KM-UNSUBSCRIBE-MARKER"
+LABELS = {
+    GuidanceChange.Kind.MATERIAL: "Changed",
+    GuidanceChange.Kind.NEW: "New",
+    GuidanceChange.Kind.SUPERSEDED: "Superseded",
+    GuidanceChange.Kind.RESCINDED: "Rescinded",
+    GuidanceChange.Kind.UNPUBLISHED: "Withdrawn",
+    GuidanceChange.Kind.AFFECTED: "May be affected",
+}
+
+
+def _signer():
+    return signing.Signer(salt=UNSUBSCRIBE_SALT)
+
+
+def unsubscribe_token(user_id):
+    return _signer().sign(str(user_id))
+
+
+def user_from_token(token):
+    """The user id a token was made for, or None if it is not genuine."""
+    try:
+        return int(_signer().unsign(token))
+    except (signing.BadSignature, ValueError):
+        return None
+
+
+def unsubscribe_url(user_id):
+    return absolute(reverse("km_unsubscribe", args=[unsubscribe_token(user_id)]))
+
+
+class ChangeFragment:
+    """One change as every recipient who may see it reads it."""
+
+    def __init__(self, change, page_url, successor=None, successor_url=""):
+        context = {
+            "change": change, "label": LABELS.get(change.kind, "Changed"), "page_url": page_url,
+            "changes_url": absolute(reverse("km_what_changed", args=[change.pk])),
+            "successor": successor, "successor_url": successor_url,
+        }
+        self.change_id, self.kind, self.title = change.pk, change.kind, change.title
+        self.page_id, self.successor_id = change.page_id, getattr(successor, "pk", None)
+        self.text = render_to_string("knowledge/email/change.txt", context).strip()
+        self.html = render_to_string("knowledge/email/change.html", context).strip()
+        # the same change without its successor, for readers who may not see the successor
+        if successor is not None:
+            context["successor"] = None
+            self.text_alone = render_to_string("knowledge/email/change.txt", context).strip()
+            self.html_alone = render_to_string("knowledge/email/change.html", context).strip()
+
+
+class Composer:
+    """Builds the messages of one run; remembers the rendered bodies."""
+
+    def __init__(self, frequency, connection=None):
+        self.frequency, self.connection = frequency, connection
+        self.site_name = getattr(settings, "WAGTAIL_SITE_NAME", "GovKM")
+        self.manage_url = absolute(reverse("km_subscriptions"))
+        self._bodies = {}
+        self.from_email = settings.DEFAULT_FROM_EMAIL
+
+    def _subject(self, fragments):
+        if len(fragments) == 1:
+            f = fragments[0]
+            return f"{LABELS.get(f.kind, 'Changed')}: {f.title}"
+        period = {"daily": "Daily", "weekly": "Weekly"}.get(self.frequency, "")
+        return f"{period + ' digest: ' if period else ''}{len(fragments)} changes to guidance you follow".strip()
+
+    def _bodies_for(self, fragments, hide_successor):
+        key = tuple((f.change_id, f.change_id in hide_successor) for f in fragments)
+        cached = self._bodies.get(key)
+        if cached is None:
+            texts = [f.text_alone if f.change_id in hide_successor else f.text for f in fragments]
+            htmls = [f.html_alone if f.change_id in hide_successor else f.html for f in fragments]
+            subject = self._subject(fragments)
+            intro = ("A page you follow has changed." if len(fragments) == 1
+                     else f"{len(fragments)} pages you follow have changed.")
+            context = {"subject": subject, "intro": intro, "site_name": self.site_name,
+                       "manage_url": self.manage_url, "unsubscribe_url": MARKER}
+            text = render_to_string("knowledge/email/message.txt", {**context, "body": "\n\n".join(texts)})
+            html = render_to_string("knowledge/email/message.html", {**context, "body": mark_safe("\n".join(htmls))})  # noqa: S308 - fragments are rendered templates, escaped
+            cached = self._bodies[key] = (subject, text, html)
+        return cached
+
+    def message(self, user_id, address, fragments, hide_successor=frozenset()):
+        subject, text, html = self._bodies_for(fragments, hide_successor)
+        link = unsubscribe_url(user_id)
+        message = EmailMultiAlternatives(
+            subject, text.replace(MARKER, link), self.from_email, [address], connection=self.connection,
+            headers={
+                "List-Unsubscribe": f"<{link}>",
+                "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+                "List-Id": f"{self.site_name} guidance updates <updates.{_host()}>",
+                "Auto-Submitted": "auto-generated",
+                "Precedence": "bulk",
+            },
+        )
+        message.attach_alternative(html.replace(MARKER, link), "text/html")
+        return message
+
+
+def _host():
+    from urllib.parse import urlsplit
+
+    return urlsplit(absolute("/")).hostname or "localhost"
