@@ -24,21 +24,23 @@ def free_port():
 
 
 class RecordingHandler:
-    def __init__(self, keep=True, refuse=(), delay=0.0):
-        self.keep, self.refuse, self.delay = keep, {a.lower() for a in refuse}, delay
+    def __init__(self, keep=True, refuse=(), delay_rcpt=0.0):
+        # delay_rcpt: seconds to wait before answering RCPT, so that a sender
+        # killed then has not handed the message over
+        self.keep, self.refuse, self.delay_rcpt = keep, {a.lower() for a in refuse}, delay_rcpt
         self.messages, self.count, self.lock = [], 0, threading.Lock()
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if self.delay_rcpt:
+            import asyncio
+
+            await asyncio.sleep(self.delay_rcpt)
         if address.lower() in self.refuse:
             return "550 5.1.1 Mailbox unavailable"
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
-        if self.delay:
-            import asyncio
-
-            await asyncio.sleep(self.delay)
         with self.lock:
             self.count += 1
             if self.keep:
