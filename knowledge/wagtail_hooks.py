@@ -20,6 +20,7 @@ from .models import KnowledgePage, Notification, OrgUnit, ReviewTask, Topic
 from .notify import unread_for
 from .reports import can_view_report
 from .review import AMENDMENT_ACTION, REVIEW_ACTION, can_review
+from .subscriptions import admin as follow_admin
 
 
 class TopicViewSet(SnippetViewSet):
@@ -129,6 +130,7 @@ def freshness_admin_urls():
         path("reports/freshness/", admin_views.FreshnessReportView.as_view(), name="knowledge_freshness_report"),
         path("reports/freshness/results/", admin_views.FreshnessReportView.as_view(results_only=True),
              name="knowledge_freshness_report_results"),
+        path("reports/deliveries/", follow_admin.delivery_report_view, name="knowledge_delivery_report"),
     ]
 
 
@@ -141,6 +143,17 @@ class FreshnessReportMenuItem(MenuItem):
 def freshness_report_menu_item():
     return FreshnessReportMenuItem("Freshness by unit", reverse("knowledge_freshness_report"), icon_name="time",
                                    order=650)
+
+
+class DeliveryReportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return follow_admin.can_view(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def delivery_report_menu_item():
+    return DeliveryReportMenuItem("Notification deliveries", reverse("knowledge_delivery_report"), icon_name="mail",
+                                  order=660)
 
 
 # --- "My content" on the dashboard -------------------------------------------------

@@ -344,6 +344,8 @@ DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <gov
 KM_NOTIFY_CLAIM_SECONDS = _checked("KM_NOTIFY_CLAIM_SECONDS", env.int, default=600)
 KM_NOTIFY_RETRY_SECONDS = _checked("KM_NOTIFY_RETRY_SECONDS", env.int, default=300)
 KM_NOTIFY_MAX_FAILURES = _checked("KM_NOTIFY_MAX_FAILURES", env.int, default=3)
+# SMTP connections a sending run uses at once (threads; bench/notifications.py measures them)
+KM_NOTIFY_SMTP_CONNECTIONS = _checked("KM_NOTIFY_SMTP_CONNECTIONS", env.int, default=1)
 
 KM_RATE_LIMITS = {
     "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),

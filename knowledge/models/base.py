@@ -18,6 +18,7 @@ from wagtail.search import index
 
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
 from ..serving import ViewRestrictionMemoMixin
+from ..subscriptions.panels import FollowersPanel
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
            "add_months"]
@@ -136,7 +137,7 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
     ]
     change_panels = [
         MultiFieldPanel(
-            [FieldPanel("material_change"), FieldPanel("change_summary")],
+            [FieldPanel("material_change"), FieldPanel("change_summary"), FollowersPanel(heading="Followers")],
             heading="This change",
         ),
     ]

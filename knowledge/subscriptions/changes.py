@@ -18,7 +18,8 @@ person gets one delivery row per event (unique), whatever they follow.
 
 import logging
 
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
 from wagtail.models import Page, PageLogEntry
 
 from ..freshness import propagation_depth
@@ -114,8 +115,23 @@ def fan_out(change_id):
     if page is None:
         return 0
     people = follow.followers(page)
-    rows = [Delivery(change_id=change.pk, user_id=uid, frequency=freq, reason=key)
-            for uid, (freq, key) in people.items()]
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True, batch_size=2000)
+    _insert_deliveries(change.pk, people)
     GuidanceChange.objects.filter(pk=change.pk).update(fanned_out=True)
-    return len(rows)
+    return len(people)
+
+
+def _insert_deliveries(change_id, people, chunk=1000):
+    """Multi-row INSERT ... ON CONFLICT DO NOTHING (PostgreSQL and SQLite
+    alike) from plain tuples: a change followed by 100,000 people is
+    100,000 rows; a model instance each, or one statement each, cost 0.2 to
+    0.3 ms a row on the loaded machine (bench/notifications.py)."""
+    table = connection.ops.quote_name(Delivery._meta.db_table)
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    columns = "change_id, user_id, frequency, reason, status, claim, attempts, error, created_at"
+    rows = [(change_id, uid, freq, key[:220], now) for uid, (freq, key) in people.items()]
+    with transaction.atomic(), connection.cursor() as cursor:
+        for start in range(0, len(rows), chunk):
+            part = rows[start:start + chunk]
+            values = ", ".join(["(%s, %s, %s, %s, 'pending', '', 0, '', %s)"] * len(part))
+            cursor.execute(f"INSERT INTO {table} ({columns}) VALUES {values} ON CONFLICT DO NOTHING",  # noqa: S608
+                           [v for row in part for v in row])

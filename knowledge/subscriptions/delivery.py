@@ -26,7 +26,6 @@ from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
-from django.core.mail import get_connection
 from django.db import connection as db
 from django.db.models import F
 from django.utils import timezone
@@ -35,6 +34,7 @@ from wagtail.models import Page
 from ..access import AUTHENTICATED, PUBLIC, SUPERUSER, group_token
 from ..models import Delivery, GuidanceChange, MailSuppression, Notification, PageAccessToken
 from .mail import LABELS, ChangeFragment, Composer
+from .senders import Outcome, make_sender
 
 logger = logging.getLogger("govkm.knowledge")
 Status = Delivery.Status
@@ -46,6 +46,10 @@ class DeliveryDeferred(Exception):
 
 def claim_seconds():
     return int(getattr(settings, "KM_NOTIFY_CLAIM_SECONDS", 600))
+
+
+def smtp_connections():
+    return max(1, int(getattr(settings, "KM_NOTIFY_SMTP_CONNECTIONS", 1)))
 
 
 def max_failures():
@@ -131,9 +135,9 @@ class Run:
 
     def execute(self):
         release_stale_claims()
-        connection = get_connection(fail_silently=False)
-        composer = Composer(self.frequency, connection)
-        opened = False
+        sender = make_sender(record_failure, smtp_connections())
+        composer = Composer(self.frequency)
+        started = False
         fast = db.vendor == "postgresql"
         if fast:
             with db.cursor() as cursor:
@@ -143,23 +147,26 @@ class Run:
                 claim = claim_batch(self.frequency, self.batch_users, self.change_id)
                 if claim is None:
                     break
-                if not opened:
+                if not started:
                     try:
-                        connection.open()
-                    except Exception as exc:
+                        sender.start()
+                    except (smtplib.SMTPException, OSError) as exc:
                         self._defer(claim, exc)
-                    opened = True
-                self._send_batch(claim, composer, connection)
+                    started = True
+                outcome = Outcome()
+                self._send_batch(claim, composer, sender, outcome)
+                sender.drain()
+                self.counts["sent"] += outcome.sent
+                self.counts["failed"] += outcome.failed
+                if outcome.down is not None:
+                    self._defer(claim, outcome.down)
         finally:
-            if opened:
-                try:
-                    connection.close()
-                except Exception:  # noqa: S110 - closing a broken connection
-                    pass
+            if started:
+                sender.close()
             if fast:
                 with db.cursor() as cursor:
                     cursor.execute("SET synchronous_commit TO DEFAULT")
-        return dict(self.counts)
+        return {k: v for k, v in self.counts.items() if v}
 
     def _defer(self, claim, exc):
         Delivery.objects.filter(claim=claim, status=Status.CLAIMED).update(
@@ -167,7 +174,7 @@ class Run:
         logger.warning("notification e-mails deferred: %s", exc)
         raise DeliveryDeferred(str(exc)) from exc
 
-    def _send_batch(self, claim, composer, connection):
+    def _send_batch(self, claim, composer, sender, outcome):
         rows = list(Delivery.objects.filter(claim=claim, status=Status.CLAIMED)
                     .values_list("pk", "user_id", "change_id").order_by("user_id", "change_id"))
         by_user = defaultdict(list)
@@ -178,7 +185,7 @@ class Run:
             self.pages.load([change.page_id] + ([change.successor_id] if change.successor_id else []))
         people = tokens_of(list(by_user))
         suppressed = set(MailSuppression.objects.filter(
-            suspended_at__isnull=False, address__in=[p[1] for p in people.values() if p[1]])
+            suspended_at__isnull=False, address__in=[p[1].lower() for p in people.values() if p[1]])
             .values_list("address", flat=True))
         withheld, no_mail, in_app = [], [], []
         for uid, items in by_user.items():
@@ -200,7 +207,10 @@ class Run:
             if not address or address.lower() in suppressed:
                 no_mail.append(uid)
                 continue
-            self._send_one(claim, uid, address, composer.message(uid, address, shown, hide_successor), connection)
+            build = composer.raw if sender.raw else composer.message
+            sender.submit(claim, uid, address, build(uid, address, shown, hide_successor), outcome)
+            if outcome.down is not None:
+                break
         now = timezone.now()
         if withheld:
             Delivery.objects.filter(pk__in=withheld).update(status=Status.WITHHELD, sent_at=now)
@@ -209,22 +219,6 @@ class Run:
             self.counts["suppressed"] += Delivery.objects.filter(
                 claim=claim, user_id__in=no_mail, status=Status.CLAIMED).update(status=Status.SUPPRESSED, sent_at=now)
         self._record_in_app(in_app)
-
-    def _send_one(self, claim, uid, address, message, connection):
-        mine = Delivery.objects.filter(claim=claim, user_id=uid, status=Status.CLAIMED)
-        try:
-            connection.send_messages([message])
-        except smtplib.SMTPRecipientsRefused as exc:
-            code = next(iter(exc.recipients.values()), (550, b""))[0]
-            suspended = record_failure(address, permanent=code >= 500, error=str(exc))
-            if suspended:
-                self.counts["failed"] += mine.update(status=Status.FAILED, error=str(exc)[:300], sent_at=timezone.now())
-            else:
-                mine.update(status=Status.PENDING, claim="", attempts=F("attempts") + 1, error=str(exc)[:300])
-            return
-        except (smtplib.SMTPException, OSError) as exc:
-            self._defer(claim, exc)
-        self.counts["sent"] += mine.update(status=Status.SENT, sent_at=timezone.now(), error="")
 
     def _record_in_app(self, items):
         """The in-app notice, once per person per run (its key is the run's
