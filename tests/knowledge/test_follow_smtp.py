@@ -162,3 +162,21 @@ def test_worker_killed_mid_digest_resends_nothing_and_loses_nothing(mail_worker)
         assert smtp.wait_for(8)
         addressed = sorted(m["To"] for m in smtp.messages)
         assert addressed == sorted(u.email for u in users)  # each exactly once
+
+
+@pytest.mark.django_db(transaction=True)  # the sending threads open their own database connections
+def test_several_smtp_connections_send_each_once_and_defer_together(smtp, settings):
+    settings.KM_NOTIFY_SMTP_CONNECTIONS = 3
+    page = f.policy("Leave")
+    users = followers(page, 7)
+    publish_change(page, summary="Leave accrues monthly.")  # committed: fanned out in-process (eager)
+    assert Delivery.objects.count() == 7
+    smtp.stop()
+    with pytest.raises(DeliveryDeferred):
+        send_due("daily", batch_users=3)
+    assert Delivery.objects.filter(status="pending").count() == 7
+    smtp.start()
+    assert send_due("daily", batch_users=3) == {"sent": 7}
+    assert sorted(m["To"] for m in smtp.messages) == sorted(u.email for u in users)
+    assert len({m["Message-ID"] for m in smtp.messages}) == 7
+    assert len({str(m["List-Unsubscribe"]) for m in smtp.messages}) == 7
