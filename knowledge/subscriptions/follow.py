@@ -71,7 +71,9 @@ def target_keys_for(page):
     """The subscription keys that reach ``page`` except saved searches."""
     page = page.specific if not isinstance(page, KnowledgePage) else page
     keys = [Subscription.make_key(Kind.PAGE, page.pk), Subscription.make_key(Kind.CONTENT_TYPE, page.content_type_id)]
-    keys += [Subscription.make_key(Kind.TOPIC, pk) for pk in page.topics.values_list("pk", flat=True)]
+    # .all(), not values_list: an editor's page comes from a revision, whose
+    # topics are modelcluster's in-memory set
+    keys += [Subscription.make_key(Kind.TOPIC, t.pk) for t in page.topics.all()]
     if page.unit_id:
         unit = OrgUnit.objects.filter(pk=page.unit_id).first()
         if unit is not None:
