@@ -28,6 +28,17 @@ from . import follow
 
 logger = logging.getLogger("govkm.knowledge")
 Kind = GuidanceChange.Kind
+SUPERSEDED_NOTE = "This policy has been superseded."
+AFFECTED_NOTE = "May be affected by a change to a page it cites."
+
+
+def reader_note(change, may_see_cause):
+    """The note a reader is shown: a "may be affected" note names the changed
+    page and says what changed, so it is shown only to those who may see
+    that page; the others read that a page it cites changed."""
+    if change.kind == Kind.AFFECTED and not may_see_cause:
+        return AFFECTED_NOTE
+    return change.note
 
 
 def previous_published_revision_id(page, revision_id):
@@ -68,7 +79,7 @@ def changes_for_publication(page, revision_id, material, note):
         if older is not None:
             recorded.append(_record(
                 f"superseded:{older_id}:{page.pk}", page_id=older_id, kind=Kind.SUPERSEDED, successor_id=page.pk,
-                title=older.title, note=note or f"Replaced by {page.title}.",
+                title=older.title, note=SUPERSEDED_NOTE,  # the successor is named only to those who may see it
                 revision_id=older.live_revision_id, previous_revision_id=None,
             ))
     return [change for change, created in recorded if created]

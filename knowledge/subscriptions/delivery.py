@@ -180,9 +180,10 @@ class Run:
         by_user = defaultdict(list)
         for pk, uid, cid in rows:
             by_user[uid].append((pk, cid))
-        changes = {c.pk: c for c in GuidanceChange.objects.filter(pk__in={cid for _, _, cid in rows})}
+        changes = {c.pk: c for c in GuidanceChange.objects.filter(pk__in={cid for _, _, cid in rows})
+                   .select_related("cause")}
         for change in changes.values():
-            self.pages.load([change.page_id] + ([change.successor_id] if change.successor_id else []))
+            self.pages.load([pk for pk in (change.page_id, change.successor_id, _cause_page(change)) if pk])
         people = tokens_of(list(by_user))
         suppressed = set(MailSuppression.objects.filter(
             suspended_at__isnull=False, address__in=[p[1].lower() for p in people.values() if p[1]])
@@ -199,6 +200,9 @@ class Run:
                     continue
                 if change.successor_id and not self.pages.visible(change.successor_id, tokens):
                     hide_successor.add(cid)
+                cause = _cause_page(change)
+                if cause and not self.pages.visible(cause, tokens):
+                    hide_successor.add(cid)  # and the changed page its note names
                 shown.append(self.fragment(change))
             if not shown:
                 continue
@@ -234,6 +238,10 @@ class Run:
                                       subject=subject[:200], body=lines, url="/follow/",
                                       emailed_at=timezone.now()))
         Notification.objects.bulk_create(notes, ignore_conflicts=True, batch_size=1000)
+
+
+def _cause_page(change):
+    return change.cause.page_id if change.cause_id and change.cause is not None else None
 
 
 def record_failure(address, permanent=False, error=""):

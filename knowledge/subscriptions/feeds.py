@@ -15,6 +15,7 @@ from django.utils.feedgenerator import Atom1Feed
 from ..access import PUBLIC, user_tokens
 from ..models import Delivery, FeedToken, GuidanceChange, KnowledgePage, OrgUnit, PageAccessToken, Topic
 from . import registry
+from .changes import reader_note
 
 LIMIT = 50
 
@@ -29,7 +30,15 @@ class ChangeFeed(Feed):
     feed_type = Atom1Feed
 
     def items(self, obj):
-        return _visible(self.changes(obj), self.tokens(obj)).select_related("page").order_by("-created_at", "-pk")[:LIMIT]
+        tokens = self.tokens(obj)
+        items = list(_visible(self.changes(obj), tokens).select_related("page", "cause")
+                     .order_by("-created_at", "-pk")[:LIMIT])
+        causes = {c.cause.page_id for c in items if c.cause_id}
+        allowed = set(PageAccessToken.objects.filter(page_id__in=causes, token__in=tokens)
+                      .values_list("page_id", flat=True))
+        for item in items:
+            item.reader_note = reader_note(item, may_see_cause=bool(item.cause_id and item.cause.page_id in allowed))
+        return items
 
     def tokens(self, obj):
         return {PUBLIC}
@@ -38,7 +47,7 @@ class ChangeFeed(Feed):
         return f"{item.get_kind_display()}: {item.title}"
 
     def item_description(self, item):
-        return item.note
+        return item.reader_note
 
     def item_link(self, item):
         return reverse("km_what_changed", args=[item.pk])

@@ -23,6 +23,7 @@ from django.utils.safestring import mark_safe
 
 from ..models import GuidanceChange
 from ..notify import absolute
+from .changes import reader_note
 
 UNSUBSCRIBE_SALT = "knowledge.subscriptions.unsubscribe"
 MARKER = "KM-UNSUBSCRIBE-MARKER"
@@ -63,7 +64,7 @@ class ChangeFragment:
 
     def __init__(self, change, page_url, successor=None, successor_url=""):
         context = {
-            "change": change, "label": LABELS.get(change.kind, "Changed"), "page_url": page_url,
+            "change": change, "note": change.note, "label": LABELS.get(change.kind, "Changed"), "page_url": page_url,
             "changes_url": absolute(reverse("km_what_changed", args=[change.pk])),
             "successor": successor, "successor_url": successor_url,
         }
@@ -71,9 +72,11 @@ class ChangeFragment:
         self.page_id, self.successor_id = change.page_id, getattr(successor, "pk", None)
         self.text = render_to_string("knowledge/email/change.txt", context).strip()
         self.html = render_to_string("knowledge/email/change.html", context).strip()
-        # the same change without its successor, for readers who may not see the successor
-        if successor is not None:
+        # the same change without what the reader may not see: the successor,
+        # or the changed page a "may be affected" note names
+        if successor is not None or change.kind == GuidanceChange.Kind.AFFECTED:
             context["successor"] = None
+            context["note"] = reader_note(change, may_see_cause=False)
             self.text_alone = render_to_string("knowledge/email/change.txt", context).strip()
             self.html_alone = render_to_string("knowledge/email/change.html", context).strip()
 

@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 from ..access import user_tokens
 from ..models import Delivery, FeedToken, Frequency, GuidanceChange, PageAccessToken, Subscription
 from . import diff, follow
+from .changes import reader_note
 from .mail import user_from_token
 
 
@@ -126,8 +127,9 @@ def what_changed_view(request, change_id):
     if shown_change is change or viewer_may_see(request.user, shown_change):
         lines = diff.compare(shown_change.previous_revision_id, shown_change.revision_id)
     successor = change.successor if change.successor and viewer_may_see_page(request.user, change.successor) else None
+    may_see_cause = bool(change.cause_id and viewer_may_see(request.user, change.cause))
     return TemplateResponse(request, "knowledge/subscriptions/what_changed.html", {
-        "change": change, "lines": lines, "successor": successor,
+        "change": change, "lines": lines, "successor": successor, "note": reader_note(change, may_see_cause),
         "changed": any(op != "same" for op, _ in lines),
     })
 

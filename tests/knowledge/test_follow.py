@@ -202,3 +202,29 @@ def test_follow_button_needs_csrf_and_sign_in(client):
     client.post("/follow/", {"subscription": sub.pk, "action": "pause"})
     sub.refresh_from_db()
     assert sub.frequency == "weekly" and sub.paused
+
+
+def test_may_be_affected_never_names_a_page_the_reader_may_not_see(publish, client):
+    secret = f.policy("Vetting levels", audience="restricted")
+    topic = f.topic("security")
+    citing = f.procedure("Badge requests", implements=[secret], topics=[topic])
+    reader_ = reader("jack")
+    cleared = reader("kate", "content_owner")
+    for u in (reader_, cleared):
+        follow.follow(u, "page", citing.pk)
+    mail.outbox.clear()
+    publish(secret, summary="Level SC now needs two referees.")
+    by_to = {m.to[0]: m for m in mail.outbox}
+    plain = by_to["jack@example.gov"]
+    for part in (plain.body, plain.alternatives[0][0]):
+        assert "Badge requests" in part and "May be affected by a change to a page it cites." in part
+        assert "Vetting" not in part and "referees" not in part
+    assert "May be affected by a change to Vetting levels: Level SC now needs two referees." in \
+        by_to["kate@example.gov"].body
+    change = GuidanceChange.objects.get(page_id=citing.pk, kind="affected")
+    client.force_login(reader_)
+    html = client.get(reverse("km_what_changed", args=[change.pk])).content.decode()
+    assert "Badge requests" in html and "Vetting" not in html and "referees" not in html
+    client.logout()
+    feed = client.get("/follow/feeds/topic/security/").content.decode()
+    assert "Badge requests" in feed and "Vetting" not in feed and "referees" not in feed
