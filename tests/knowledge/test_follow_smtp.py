@@ -164,7 +164,7 @@ def test_worker_killed_mid_digest_resends_nothing_and_loses_nothing(mail_worker)
         assert addressed == sorted(u.email for u in users)  # each exactly once
 
 
-@pytest.mark.django_db(transaction=True)  # the sending threads open their own database connections
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)  # the sending threads open their own database connections
 def test_several_smtp_connections_send_each_once_and_defer_together(smtp, settings):
     settings.KM_NOTIFY_SMTP_CONNECTIONS = 3
     page = f.policy("Leave")
