@@ -102,7 +102,7 @@ def main():
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
-    parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))
+    parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))  # the quoted run: reference-notifications.json
     args = parser.parse_args()
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
     fresh_postgres(os.environ.get("BENCH_DATABASE_URL", ""))
