@@ -58,7 +58,7 @@ def stack(tmp_path_factory):
         "CELERY_BROKER_URL": redis_url,
         "REDIS_URL": redis_url,
         "KM_VAR_DIR": str(tmp),
-        "KM_SEARCH_API_PER_MINUTE": "100000",
+        "KM_SEARCH_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1",
     }
     logs = tmp / "logs"
