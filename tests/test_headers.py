@@ -156,3 +156,21 @@ def test_the_front_end_login_sends_people_back_or_home(client, next_url, expecte
         data["next"] = next_url
     response = client.post("/_util/login/", data)
     assert response.status_code == 302 and response["Location"] == expected
+
+
+def test_with_single_sign_on_forms_may_end_at_the_provider():
+    """Signing out posts a form whose redirect ends at the provider's logout
+    page; browsers apply form-action to that redirect."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "kmsite.settings.test",
+           "KM_OIDC_ISSUER": "https://login.example.gov/realms/gov", "KM_OIDC_CLIENT_ID": "govkm",
+           "KM_OIDC_CLIENT_SECRET": "s"}
+    code = ("from django.conf import settings as s; "
+            "print(s.CONTENT_SECURITY_POLICY['DIRECTIVES']['form-action'], s.KM_CSP_ADMIN_POLICY['form-action'])")
+    result = subprocess.run([sys.executable, "-c", "import django; django.setup(); " + code], cwd=ROOT, env=env,
+                            capture_output=True, text=True, timeout=120)
+    assert result.stdout.split("] [") == ["[\"'self'\", 'https://login.example.gov'",
+                                          "\"'self'\", 'https://login.example.gov']\n"], result.stderr

@@ -407,8 +407,9 @@ KM_SSO = {
     "CLOCK_SKEW_SECONDS": _checked("KM_OIDC_CLOCK_SKEW", env.int, default=60),
 }
 validate_sso(KM_SSO)  # a malformed value stops start-up here, naming its variable
-if KM_OIDC_ISSUER:  # signing out posts a form that the provider's logout page ends
-    _CSP_COMMON["form-action"].append("/".join(KM_OIDC_ISSUER.split("/")[:3]))
+if KM_OIDC_ISSUER:  # signing out posts a form that ends at the provider's logout page
+    for _policy in (CONTENT_SECURITY_POLICY["DIRECTIVES"], KM_CSP_ADMIN_POLICY):
+        _policy["form-action"] = [*_policy["form-action"], "/".join(KM_OIDC_ISSUER.split("/")[:3])]
 # mozilla-django-oidc's own settings. Client id and secret, scopes, refresh
 # interval and timeout are read from KM_SSO (kmsite/sso/conf.py,
 # mozilla_setting); the provider's endpoints from its discovery document.
