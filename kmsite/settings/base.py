@@ -259,17 +259,26 @@ KM_EMBEDDER = {
 KM_SEARCH = {
     "CHUNK_TOKENS": _checked("KM_CHUNK_TOKENS", env.int, default=180),
     "CHUNK_OVERLAP": _checked("KM_CHUNK_OVERLAP", env.int, default=40),
-    # Fusion, tuned on tests/data/civil_service_beir only (see README):
-    # weighted reciprocal rank fusion, w / (k + rank).
-    "RRF_K": 2,
-    "LEXICAL_WEIGHT": 1.0,
-    "SEMANTIC_WEIGHT": 2.0,
+    # each page also gets a passage of its own title and summary (needs a
+    # search_reindex when changed)
+    "SUMMARY_PASSAGE": True,
+    # Ranking (search/ranking.py; figures in docs/architecture.md, "Ranking"):
+    # page scores calibrated per query, fused convexly
+    "FUSION": "convex",
+    "RRF_K": 60,
+    "LEXICAL_WEIGHT": 0.5,
+    "SEMANTIC_WEIGHT": 0.5,
+    "AGGREGATE_DECAY": {"lexical": 0.0, "semantic": 0.0},
     # a vector hit under this cosine similarity is not a match
     "MIN_SIMILARITY": 0.25,
     # how many chunks each retrieval returns before fusion
     "CANDIDATES": 200,
-    # ranking multipliers by freshness state: stale guidance is demoted, not hidden
-    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
+    # calibrated relevance each trust state costs a page: it decides between
+    # near-equals and never overturns a larger margin
+    "TRUST_MARGIN": {"superseded": 0.5, "rescinded": 0.5, "overdue": 0.05, "needs_review": 0.05},
+    # an old page this close to the best match, in a question that speaks of
+    # the past ("the old policy"), is what was asked for
+    "OLD_ASKED_WITHIN": 0.2,
 }
 
 # Freshness (docs/freshness.md)
