@@ -90,13 +90,18 @@ def page_scores(hits, decay=0.0, depth=3):
     return scores, best
 
 
-def calibrated(scores):
-    """``scores`` divided by the largest (the best page has 1.0); empty or
-    non-positive: unchanged."""
+def calibrated(scores, method="max", floor=0.0):
+    """``scores`` on a 0-1 scale where the best page has 1.0. ``"max"``:
+    divided by the largest; ``"minmax"``: the smallest becomes 0;
+    ``"floor"``: ``floor`` (e.g. the least cosine similarity that counts as
+    a match) becomes 0. Empty or non-positive: unchanged."""
     top = max(scores.values(), default=0.0)
     if top <= 0:
         return dict(scores)
-    return {k: v / top for k, v in scores.items()}
+    low = {"max": 0.0, "minmax": min(scores.values()), "floor": min(floor, top)}[method]
+    if top - low <= 0:
+        return {k: 1.0 for k in scores}
+    return {k: max(0.0, (v - low) / (top - low)) for k, v in scores.items()}
 
 
 def fuse(mode, lexical, semantic, *, fusion="convex", weights=(0.5, 0.5), k=60):

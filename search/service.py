@@ -326,8 +326,11 @@ class SearchService:
         decay = conf("AGGREGATE_DECAY")
         lex_scores, lex_best = ranking.page_scores(lexical_hits, decay.get("lexical", 0.0))
         vec_scores, vec_best = ranking.page_scores(vector_hits, decay.get("semantic", 0.0))
+        method = conf("CALIBRATION")
+        lexical = ranking.calibrated(lex_scores, method.get("lexical", "max"))
+        semantic = ranking.calibrated(vec_scores, method.get("semantic", "max"), conf("MIN_SIMILARITY"))
         fused = ranking.fuse(
-            mode, ranking.calibrated(lex_scores), ranking.calibrated(vec_scores), fusion=conf("FUSION"),
+            mode, lexical, semantic, fusion=conf("FUSION"),
             weights=(conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")), k=conf("RRF_K"),
         )
         # the passage shown: the best lexical match (it holds the words

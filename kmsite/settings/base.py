@@ -263,12 +263,14 @@ KM_SEARCH = {
     # search_reindex when changed)
     "SUMMARY_PASSAGE": True,
     # Ranking (search/ranking.py; figures in docs/architecture.md, "Ranking"):
-    # page scores calibrated per query, fused convexly
-    "FUSION": "convex",
-    "RRF_K": 60,
-    "LEXICAL_WEIGHT": 0.5,
-    "SEMANTIC_WEIGHT": 0.5,
+    # page scores calibrated per query; hybrid fused by weighted RRF, which
+    # measured best on both the site set and the passage collection
+    "FUSION": "rrf",
+    "RRF_K": 2,
+    "LEXICAL_WEIGHT": 1.0,
+    "SEMANTIC_WEIGHT": 2.0,
     "AGGREGATE_DECAY": {"lexical": 0.0, "semantic": 0.0},
+    "CALIBRATION": {"lexical": "max", "semantic": "max"},
     # a vector hit under this cosine similarity is not a match
     "MIN_SIMILARITY": 0.25,
     # how many chunks each retrieval returns before fusion
