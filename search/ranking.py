@@ -105,20 +105,24 @@ def calibrated(scores, method="max", floor=0.0):
 
 
 def fuse(mode, lexical, semantic, *, fusion="convex", weights=(0.5, 0.5), k=60):
-    """{page_id: fused relevance} from calibrated side scores. ``weights``
-    are (lexical, semantic); for convex fusion they are made to sum to one."""
+    """({page_id: score to rank by}, {page_id: calibrated relevance}) from
+    calibrated side scores. ``weights`` are (lexical, semantic). Relevance
+    is their convex mix (weights made to sum to one), what trust margins are
+    measured on; the score to rank by is the same, or with ``fusion="rrf"``
+    weighted reciprocal rank fusion of the two orders, calibrated."""
     if mode == "lexical":
-        return dict(lexical)
+        return dict(lexical), dict(lexical)
     if mode == "semantic":
-        return dict(semantic)
+        return dict(semantic), dict(semantic)
     w_lex, w_sem = weights
+    total = (w_lex + w_sem) or 1.0
+    relevance = {
+        p: (w_lex * lexical.get(p, 0.0) + w_sem * semantic.get(p, 0.0)) / total for p in set(lexical) | set(semantic)
+    }
     if fusion == "rrf":
         order = [sorted(side, key=lambda p, s=side: (-s[p], p)) for side in (lexical, semantic)]
-        fused = rrf(order, k=k, weights=[w_lex, w_sem])
-        return calibrated(fused)
-    total = (w_lex + w_sem) or 1.0
-    w_lex, w_sem = w_lex / total, w_sem / total
-    return {p: w_lex * lexical.get(p, 0.0) + w_sem * semantic.get(p, 0.0) for p in set(lexical) | set(semantic)}
+        return calibrated(rrf(order, k=k, weights=[w_lex, w_sem])), relevance
+    return dict(relevance), relevance
 
 
 def is_old(metadata):
@@ -144,21 +148,25 @@ def asks_for_old(query, old_title, successor_title="", near_top=True):
     return near_top and bool({w for w, _s, _e in words(query)} & PAST_CUES)
 
 
-def trust_cost(metadata, margins, asked_for=False):
-    """The calibrated relevance a page's trust state costs it (nothing for
-    an old version the question asks about)."""
-    if is_old(metadata):
-        if asked_for:
-            return 0.0
-        return max(margins.get(metadata.get("status", ""), 0.0), margins.get(metadata.get("freshness", ""), 0.0))
-    return margins.get(metadata.get("freshness", ""), 0.0)
+def old_cost(metadata, margins, asked_for=False):
+    """What being an old version costs a page: nothing if asked for."""
+    if not is_old(metadata) or asked_for:
+        return 0.0
+    return max(margins.get(metadata.get("status", ""), 0.0), margins.get(metadata.get("freshness", ""), 0.0))
+
+
+def freshness_cost(metadata, margins):
+    """The relevance margin a current page's freshness state gives up."""
+    return 0.0 if is_old(metadata) else margins.get(metadata.get("freshness", ""), 0.0)
 
 
 def rank(candidates, margins, near_top_margin, query=""):
-    """Order ``candidates`` (a list of Candidate, relevance set) by relevance
-    less their trust cost (ties by page id), then apply the successor rule.
-    An old page is "near the top" within ``near_top_margin`` of the best
-    relevance."""
+    """Order ``candidates`` (Candidates with ``score`` to rank by and
+    ``relevance`` set): by score less any old-version cost (ties by page
+    id); then, between neighbours whose relevance differs by less than the
+    freshness margin between them, the fresher first; then the successor
+    rule. An old page is "near the top" within ``near_top_margin`` of the
+    best relevance."""
     by_id = {c.page_id: c for c in candidates}
     best = max((c.relevance for c in candidates), default=0.0)
     asked = set()
@@ -168,8 +176,9 @@ def rank(candidates, margins, near_top_margin, query=""):
             near_top = c.relevance >= best - near_top_margin
             if asks_for_old(query, c.hit.title, successor.hit.title if successor else "", near_top):
                 asked.add(c.page_id)
-        c.score = c.relevance - trust_cost(c.metadata(), margins, c.page_id in asked)
+        c.score -= old_cost(c.metadata(), margins, c.page_id in asked)
     candidates.sort(key=lambda c: (-c.score, c.page_id))
+    _fresher_first(candidates, margins)
     for old in [c for c in candidates if c.metadata().get("successor_id")]:
         successor = by_id.get(old.metadata()["successor_id"])
         if successor is None or old.page_id in asked:
@@ -179,3 +188,21 @@ def rank(candidates, margins, near_top_margin, query=""):
             candidates.remove(old)
             candidates.insert(position[successor.page_id], old)  # the successor moved up by one
     return candidates
+
+
+def _fresher_first(candidates, margins, passes=3):
+    """Swap neighbours where the upper page's freshness costs more than the
+    lower's and its relevance leads by less than the difference. A few
+    passes let a page move past a short run of near-equals."""
+    costs = [freshness_cost(c.metadata(), margins) for c in candidates]
+    for _ in range(passes):
+        swapped = False
+        for i in range(len(candidates) - 1):
+            upper, lower = candidates[i], candidates[i + 1]
+            gap = costs[i] - costs[i + 1]
+            if gap > 0 and upper.relevance - lower.relevance < gap:
+                candidates[i], candidates[i + 1] = lower, upper
+                costs[i], costs[i + 1] = costs[i + 1], costs[i]
+                swapped = True
+        if not swapped:
+            return

@@ -329,15 +329,16 @@ class SearchService:
         method = conf("CALIBRATION")
         lexical = ranking.calibrated(lex_scores, method.get("lexical", "max"))
         semantic = ranking.calibrated(vec_scores, method.get("semantic", "max"), conf("MIN_SIMILARITY"))
-        fused = ranking.fuse(
+        fused, relevance = ranking.fuse(
             mode, lexical, semantic, fusion=conf("FUSION"),
             weights=(conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")), k=conf("RRF_K"),
         )
         # the passage shown: the best lexical match (it holds the words
         # asked for), else the closest in meaning
         candidates = [
-            ranking.Candidate(page_id, lex_best.get(page_id) or vec_best.get(page_id), relevance=relevance)
-            for page_id, relevance in fused.items()
+            ranking.Candidate(page_id, lex_best.get(page_id) or vec_best.get(page_id), relevance=relevance[page_id],
+                              score=score)
+            for page_id, score in fused.items()
         ]
         return ranking.rank(candidates, conf("TRUST_MARGIN"), conf("OLD_ASKED_WITHIN"), query)
 
