@@ -115,3 +115,13 @@ def test_an_unknown_search_setting_is_an_error(settings):
     assert len(errors) == 2
     assert "CANDIDATE" in errors[0].msg and "CANDIDATES" in errors[0].hint
     assert "RETENTON_DAYS" in errors[1].msg
+
+
+def test_a_ranking_setting_that_cannot_work_is_an_error(settings):
+    from django.core.checks import run_checks
+
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "FUSION": "rff", "CALIBRATION": {"lexical": "zscore"},
+                          "TRUST_MARGIN": {"overdue": 5}}
+    messages = [e.msg for e in run_checks() if e.id == "kmsearch.E003"]
+    assert len(messages) == 3
+    assert "'rff'" in messages[0] and "zscore" in messages[1] and "overdue" in messages[2]
