@@ -255,19 +255,10 @@ class VisibleCitations:
 
 
 def _viewable_ids(pages, request):
-    """The ids of those ``pages`` the visitor may view (live, and holding
-    one of the visitor's access tokens): one query for all of them."""
-    from ..access import user_tokens
-    from .access import PageAccessToken
+    """The ids of those ``pages`` the visitor may view (``access.viewable_ids``)."""
+    from ..access import viewable_ids
 
-    if not pages:
-        return set()
-    allowed = set(
-        PageAccessToken.objects.filter(
-            page_id__in={page.pk for page in pages}, token__in=user_tokens(request.user)
-        ).values_list("page_id", flat=True)
-    )
-    return {page.pk for page in pages if page.pk in allowed and page.live}
+    return viewable_ids(request.user, pages)
 
 
 class Citation(Orderable):
