@@ -54,12 +54,14 @@ MODEL_PERMISSIONS = {
                      ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage"),
                      ("kmsearch", "add_contentrequest"), ("kmsearch", "change_contentrequest"),
                      ("kmsearch", "view_contentrequest"),
+                     ("kmsearch", "add_hiddensearchterm"), ("kmsearch", "delete_hiddensearchterm"),
                      ("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask")],
     HR: [("wagtailadmin", "access_admin")] + TRAINING_HR_PERMISSIONS,
     AUDITORS: [("wagtailadmin", "access_admin"), ("kmsearch", "view_accountability")],
     ADMINISTRATORS: [("wagtailadmin", "access_admin")]
     + [(app, f"{action}_{model}") for app, model in [("knowledge", "topic"), ("knowledge", "orgunit"), ("kmsearch", "synonym")]
        for action in ("add", "change", "delete", "view")]
+    + [("kmsearch", "add_hiddensearchterm"), ("kmsearch", "delete_hiddensearchterm")]
     + [("kmsearch", "view_indexedpage"), ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")]
     + [("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask"), ("knowledge", "view_freshness_report")],
 }
