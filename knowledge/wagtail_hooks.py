@@ -14,7 +14,7 @@ from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views
+from . import admin_views, documents
 from .freshness import Freshness
 from .models import KnowledgePage, Notification, OrgUnit, ReviewTask, Topic
 from .notify import unread_for
@@ -231,3 +231,7 @@ class KnowledgePageListingViewSet(PageListingViewSet):
 @hooks.register("register_admin_viewset")
 def register_knowledge_listing():
     return KnowledgePageListingViewSet()
+
+
+# Documents inherit the audience of the pages that use them (documents.py).
+hooks.register("before_serve_document", documents.refuse_unless_allowed)
