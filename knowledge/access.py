@@ -182,6 +182,24 @@ def sync_audience_restriction(page):
         managed.filter(restriction_type=PageViewRestriction.LOGIN).delete()
 
 
+SECTION_DEPTH = 3  # root 1, a site's home page 2, its sections 3
+
+
+def restricted_section_paths():
+    """Tree paths of the home pages and sections that carry a group view
+    restriction: everything below them is a restricted section."""
+    return list(
+        PageViewRestriction.objects.filter(
+            restriction_type=PageViewRestriction.GROUPS, page__depth__lte=SECTION_DEPTH
+        ).values_list("page__path", flat=True)
+    )
+
+
+def in_restricted_section(page):
+    """Whether ``page`` is, or is below, a restricted section."""
+    return any(page.path.startswith(path) for path in restricted_section_paths())
+
+
 def viewable_pages(queryset, user):
     """Filter a page queryset to what ``user`` may view, with one clause."""
     from .models import PageAccessToken
