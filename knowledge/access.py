@@ -230,6 +230,16 @@ def viewable_ids(user, pages):
     return {page.pk for page in pages if page.pk in allowed and page.live}
 
 
+def without_unviewable(queryset, user):
+    """``queryset`` less the pages whose stored tokens ``user`` holds none
+    of (pages with no stored tokens, such as the tree's root, stay): for
+    navigation and choosers, which list structural pages too."""
+    from .models import PageAccessToken
+
+    readable = PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
+    return queryset.exclude(pk__in=PageAccessToken.objects.exclude(page_id__in=readable).values("page_id"))
+
+
 def user_can_view_page(user, page):
     if not page.live:
         return False

@@ -241,8 +241,6 @@ hooks.register("before_serve_document", documents.refuse_unless_allowed)
 def chooser_lists_only_pages_the_user_may_view(pages, request):
     """The page chooser (citations, amendment targets) lists no page whose
     audience the user is not in: its title would be a leak (access.py)."""
-    from .access import user_tokens
-    from .models import PageAccessToken
+    from .access import without_unviewable
 
-    readable = PageAccessToken.objects.filter(token__in=user_tokens(request.user)).values("page_id")
-    return pages.exclude(pk__in=PageAccessToken.objects.exclude(page_id__in=readable).values("page_id"))
+    return without_unviewable(pages, request.user)

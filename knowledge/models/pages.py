@@ -16,7 +16,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .. import fragments
-from ..access import viewable_pages
+from ..access import viewable_pages, without_unviewable
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
 from ..serving import ViewRestrictionMemoMixin
 from .base import KnowledgePage
@@ -63,7 +63,8 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
             .annotate(page_count=Count("pages", distinct=True))
             .order_by("-page_count", "name")[:12]
         )
-        context["sections"] = SectionIndexPage.objects.live().child_of(self)
+        # a restricted section is not even named to those outside its audience
+        context["sections"] = without_unviewable(SectionIndexPage.objects.live().child_of(self), request.user)
         context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
         return context
 

@@ -141,3 +141,9 @@ def test_a_new_section_is_open_to_editors_until_it_is_made_restricted(django_cap
     with django_capture_on_commit_callbacks(execute=True):
         restriction.delete()
     assert grants.count() == 2
+
+
+def test_the_home_page_names_the_restricted_section_only_to_its_audience(site):
+    assert "Restricted guidance" not in Client().get("/").content.decode()
+    assert "Restricted guidance" not in _client("editor")[0].get("/").content.decode()
+    assert "Restricted guidance" in _client("content_owner")[0].get("/").content.decode()
