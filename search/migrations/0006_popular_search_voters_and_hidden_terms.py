@@ -8,7 +8,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kmsearch', '0004_embedded_engine_replaces_generations'),
+        ('kmsearch', '0005_acronym_synonyms'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
