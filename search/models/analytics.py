@@ -23,6 +23,11 @@ class QueryLog(models.Model):
     session_key = models.CharField(max_length=64, blank=True, help_text="A hash, not the session id")
     reformulation_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     clicked = models.BooleanField(default=False)
+    answer_state = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="The answer card: shown, or why not (low_confidence, superseded); empty when not tried",
+    )
+    answer_page_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -69,12 +74,21 @@ class ContentRequest(models.Model):
 
 
 class PageFeedback(models.Model):
-    """'Did this answer your question?' on a knowledge page."""
+    """'Did this answer your question?' on a knowledge page, or on the
+    answer card of a search (``kind`` "answer", with the search it answered
+    and the revision the answer came from)."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "On the page"
+        ANSWER = "answer", "On the answer card"
 
     page = models.ForeignKey("knowledge.KnowledgePage", on_delete=models.CASCADE, related_name="feedback")
     helpful = models.BooleanField()
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PAGE)
+    search_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="The QueryLog it answered")
+    revision_id = models.BigIntegerField(null=True, blank=True)
 
 
 class Exposure(models.Model):
@@ -83,6 +97,7 @@ class Exposure(models.Model):
 
     class Kind(models.TextChoices):
         SHOWN = "shown", "Shown in search results"
+        ANSWER = "answer", "Shown as the answer card"
         OPENED = "opened", "Opened"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
