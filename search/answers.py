@@ -28,6 +28,7 @@ The rule, in plain words:
 
 import dataclasses
 import logging
+import math
 import re
 
 import numpy as np
@@ -41,9 +42,11 @@ from .service import load_synonyms
 logger = logging.getLogger("govkm.search")
 DEFAULTS = {
     "ENABLED": True,
-    "MIN_CONFIDENCE": 1.15,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
+    "MIN_CONFIDENCE": 1.07,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
     "PAGES": 5,  # results read, from the top
-    "PASSAGES_PER_PAGE": 4,
+    "PASSAGES_PER_PAGE": 6,
+    # guidance answers; lessons learned tell what happened once, not the rule
+    "CONTENT_TYPES": ("policy", "procedure"),
 }
 OLD_STATES = ("superseded", "rescinded")
 WARN_STATES = {
@@ -60,8 +63,8 @@ W_LEXICAL, W_HEADING, W_KIND, W_RANK, W_MISSING = 0.45, 0.15, 0.22, 0.06, 0.6
 # Words of the question that say what kind of answer it wants, not what about.
 QUESTION_STEMS = frozenset(analyse(
     "many much long soon quickly quick fast far often big large small smallest minimum maximum least most "
-    "need needs get use allowed allow want tell know still now number value amount name called kind type "
-    "time happen happens please ring call"
+    "need needs get use allowed allow want tell know still now number value amount kind type "
+    "time happen happens please ring call called"
 ))
 _QUANTITY = re.compile(
     r"\b(how (many|much|long|soon|quickly|fast|far|often|big|old|large|small)|deadline|within how|"
@@ -230,25 +233,41 @@ class Candidate:
 
 
 def _heading_of(sentence, heading):
-    """(section heading, the sentence as the page shows it)."""
+    """(section heading, the sentence as the page shows it). A procedure
+    step's heading carried into the chunk ("Step 2: Lock the device: ...")
+    is the section, not part of the sentence; a list item's own lead-in
+    ("Security Check (SC): ...") stays, since the page shows it so."""
     m = _PREFIX.match(sentence)
-    if m and len(m.group(1).split()) <= 8:
-        # a procedure's "Responsible role: <role>" line is not a section
-        heading, sentence = (heading if m.group(1) == "Responsible role" else m.group(1)), sentence[m.end():]
-    if heading == "Project" or sentence.startswith("Effective from "):
-        sentence = _LEADING_FACT.sub("", sentence, count=1)
+    if m and m.group(1).startswith("Step "):
+        heading, sentence = m.group(1), sentence[m.end():]
+    elif m and m.group(1) == "Responsible role":
+        sentence = sentence[m.end():]
+    if sentence.startswith(("Project: ", "Effective from ")):
+        sentence = _LEADING_FACT.sub("", sentence.removeprefix("Project: "), count=1)
     return heading, sentence
 
 
-def _covered(groups, stems):
-    """Share of the question's key terms (each with its synonyms) in ``stems``."""
+def _covered(groups, stems, weights=None):
+    """Share of the question's key terms (each with its synonyms) in
+    ``stems``, each term weighted by how rare it is among the sentences
+    read (``weights``), so the word that makes the question specific
+    counts most."""
     if not groups:
         return 0.0
-    return sum(any(alt <= stems for alt in alts) for alts in groups) / len(groups)
+    weights = weights or [1.0] * len(groups)
+    got = sum(w for alts, w in zip(groups, weights) if any(alt <= stems for alt in alts))
+    return got / sum(weights)
+
+
+def _rarity(groups, stem_sets):
+    """Inverse document frequency of each key term over ``stem_sets``."""
+    n = len(stem_sets)
+    return [math.log(1 + (n + 1) / (1 + sum(any(alt <= s for alt in alts) for s in stem_sets))) for alts in groups]
 
 
 def _passages(response, pages):
-    rank = {r.page_id: i for i, r in enumerate(response.results[:pages])}
+    types = conf("CONTENT_TYPES")
+    rank = {r.page_id: i for i, r in enumerate(response.results[:pages]) if r.content_type in types}
     chosen, seen, per_page = [], set(), {}
     for h in response.passages:
         key = (h.page_id, h.position)
@@ -263,42 +282,47 @@ def _passages(response, pages):
 def score_sentences(question, query_vector, passages, embedder):
     """Every sentence of ``passages`` [(rank, hit)] scored, best first."""
     vectors = sentence_vectors([h.text for _r, h in passages], embedder)
-    out, seen = [], set()
     groups = question.groups
-    # key terms found in none of the passages read: what is asked about is
-    # not in the guidance the viewer may see
-    everywhere = set()
-    for _r, h in passages:
-        everywhere |= set(analyse(f"{h.title} {h.heading} {h.text}"))
-    missing = 1.0 - _covered(groups, everywhere)
+    query = np.asarray(query_vector, dtype=np.float32)
+    rows, seen = [], set()
     for rank, hit in passages:
         sentences, matrix = vectors[hit.text]
         if not sentences:
             continue
-        cosines = matrix @ np.asarray(query_vector, dtype=np.float32)
-        current_heading = hit.heading
+        cosines = matrix @ query
+        heading = hit.heading
+        context = set(analyse(f"{heading} {hit.title}"))
         for i, raw in enumerate(sentences):
             if _FACT_SENTENCE.match(raw):
                 continue
-            heading, sentence = _heading_of(raw, current_heading)
-            current_heading = heading
+            heading, sentence = _heading_of(raw, heading)
             if (hit.page_id, sentence) in seen or len(sentence) < 12:
                 continue
             seen.add((hit.page_id, sentence))
-            stems = set(analyse(sentence))
-            context = set(analyse(f"{heading} {hit.title}"))
-            lexical = _covered(groups, stems)
-            in_heading = _covered(groups, stems | context) - lexical
-            digits = re.sub(r"[,\s]", "", sentence)
-            numbers = all(n in digits for n in question.numbers) if question.numbers else True
-            kind = holds_kind(question, sentence) and numbers
-            score = (float(cosines[i]) + W_LEXICAL * lexical + W_HEADING * in_heading
-                     + (W_KIND if kind else -W_KIND if question.wants or question.numbers else 0.0)
-                     + W_RANK / (1 + rank) - W_MISSING * missing)
             text = sentence
-            if _NEEDS_CONTEXT.match(sentence) and i > 0:
+            if (_NEEDS_CONTEXT.match(sentence) and i > 0 and sentence == raw
+                    and not _FACT_SENTENCE.match(sentences[i - 1])):
                 text = f"{_heading_of(sentences[i - 1], heading)[1]} {sentence}"
-            out.append(Candidate(score, sentence, text, heading, rank, hit))
+            rows.append((rank, hit, i, heading, sentence, text, float(cosines[i]), set(analyse(sentence)),
+                         context | set(analyse(heading))))
+    if not rows:
+        return []
+    weights = _rarity(groups, [r[7] for r in rows])
+    # key terms found in none of the passages read: what is asked about is
+    # not in the guidance the viewer may see
+    everywhere = set().union(*(r[7] | r[8] for r in rows))
+    missing = 1.0 - _covered(groups, everywhere)
+    out = []
+    for rank, hit, _i, heading, sentence, text, cosine, stems, context in rows:
+        lexical = _covered(groups, stems, weights)
+        in_heading = _covered(groups, stems | context, weights) - lexical
+        digits = re.sub(r"[,\s]", "", sentence)
+        numbers = all(n in digits for n in question.numbers) if question.numbers else True
+        kind = holds_kind(question, sentence) and numbers
+        score = (cosine + W_LEXICAL * lexical + W_HEADING * in_heading
+                 + (W_KIND if kind else -W_KIND if question.wants or question.numbers else 0.0)
+                 + W_RANK / (1 + rank) - W_MISSING * missing)
+        out.append(Candidate(score, sentence, text, heading, rank, hit))
     out.sort(key=lambda c: -c.score)
     return out
 
