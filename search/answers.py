@@ -27,6 +27,7 @@ The rule, in plain words:
 """
 
 import dataclasses
+import functools
 import logging
 import math
 import re
@@ -36,6 +37,7 @@ from django.conf import settings
 
 from .analysis import analyse
 from .embeddings import get_embedder
+from .lru import LRUCache
 from .sentences import sentence_vectors, split_sentences
 from .service import load_synonyms
 
@@ -247,6 +249,13 @@ def _heading_of(sentence, heading):
     return heading, sentence
 
 
+@functools.lru_cache(maxsize=50_000)
+def _stems(text):
+    """The analysed terms of a sentence or heading (sentences repeat from
+    search to search: analysing them was half the card's time)."""
+    return frozenset(analyse(text))
+
+
 def _covered(groups, stems, weights=None):
     """Share of the question's key terms (each with its synonyms) in
     ``stems``, each term weighted by how rare it is among the sentences
@@ -291,7 +300,7 @@ def score_sentences(question, query_vector, passages, embedder):
             continue
         cosines = matrix @ query
         heading = hit.heading
-        context = set(analyse(f"{heading} {hit.title}"))
+        context = _stems(heading) | _stems(hit.title)
         for i, raw in enumerate(sentences):
             if _FACT_SENTENCE.match(raw):
                 continue
@@ -303,8 +312,8 @@ def score_sentences(question, query_vector, passages, embedder):
             if (_NEEDS_CONTEXT.match(sentence) and i > 0 and sentence == raw
                     and not _FACT_SENTENCE.match(sentences[i - 1])):
                 text = f"{_heading_of(sentences[i - 1], heading)[1]} {sentence}"
-            rows.append((rank, hit, i, heading, sentence, text, float(cosines[i]), set(analyse(sentence)),
-                         context | set(analyse(heading))))
+            rows.append((rank, hit, i, heading, sentence, text, float(cosines[i]), _stems(sentence),
+                         context | _stems(heading)))
     if not rows:
         return []
     weights = _rarity(groups, [r[7] for r in rows])
@@ -399,16 +408,27 @@ def _card(c, response):
         freshness=freshness, unit_name=meta.get("unit_name", ""), last_reviewed=meta.get("last_reviewed"),
         revision_id=meta.get("revision_id"), confidence=c.score,
         successor=result.successor if result is not None else None,
-        in_force_since=_in_force_since(c.hit.page_id) if meta.get("content_type") == "policy" else None,
+        in_force_since=(_in_force_since(c.hit.page_id, meta.get("revision_id"))
+                        if meta.get("content_type") == "policy" else None),
         warning=WARN_STATES.get(freshness, ""),
     )
 
 
-def _in_force_since(page_id):
+_IN_FORCE = LRUCache(4096)
+
+
+def _in_force_since(page_id, revision_id):
+    """A policy's effective date, remembered per revision (a query per
+    card cost more than the rest of the card on a loaded machine)."""
     from knowledge.models import PolicyPage
 
-    day = PolicyPage.objects.filter(pk=page_id).values_list("effective_date", flat=True).first()
-    return day.isoformat() if day else None
+    key = (page_id, revision_id)
+    value = _IN_FORCE.get(key)
+    if value is None:
+        day = PolicyPage.objects.filter(pk=page_id).values_list("effective_date", flat=True).first()
+        value = day.isoformat() if day else ""
+        _IN_FORCE.put(key, value)
+    return value or None
 
 
 # --- for the evaluation ----------------------------------------------------------

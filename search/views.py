@@ -182,9 +182,9 @@ def api_search(request):
         search_request = parse_request(request.GET, strict=True)
         with _read_ahead(request, page=False):
             response = SearchService().search(search_request, request.user)
+            outcome = answers.answer_for(response)
     except SearchError as exc:
         return _error(str(exc), exc.field)
-    outcome = answers.answer_for(response)
     log_id = analytics.record_search(request, search_request, response, answer=outcome)
     return JsonResponse(
         {
