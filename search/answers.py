@@ -60,7 +60,7 @@ TRUST_LABELS = {
     "needs_review": "Needs review", "superseded": "Superseded", "rescinded": "Rescinded",
 }
 # weights of the score's parts; the threshold above is on this scale
-W_LEXICAL, W_HEADING, W_KIND, W_RANK, W_MISSING = 0.45, 0.15, 0.22, 0.06, 0.6
+W_LEXICAL, W_HEADING, W_KIND, W_RANK, W_MISSING = 0.45, 0.2, 0.22, 0.15, 0.3
 
 # Words of the question that say what kind of answer it wants, not what about.
 QUESTION_STEMS = frozenset(analyse(
