@@ -190,3 +190,17 @@ def test_a_shown_answer_is_logged_with_its_revision_where_accountability_is_on(c
 def test_answers_can_be_switched_off(client, content, settings):
     settings.KM_ANSWERS = {"ENABLED": False}
     assert api(client, q="how many characters must a passphrase have")["answer"] is None
+
+
+def test_owners_see_answer_cards_that_did_not_answer_on_their_dashboard(rf):
+    from search.wagtail_hooks import PageFeedbackPanel
+
+    owner = f.user("fb-owner", "content_owner")
+    page = f.policy("Owned policy", body="Claims are paid within 10 working days.", owner=owner)
+    PageFeedback.objects.create(page=page, helpful=False, kind="answer", search_id=uuid.uuid4())
+    PageFeedback.objects.create(page=page, helpful=False)
+    PageFeedback.objects.create(page=page, helpful=True, kind="answer", search_id=uuid.uuid4())
+    request = rf.get("/admin/")
+    request.user = owner
+    row = PageFeedbackPanel(request).get_context_data()["pages"][0]
+    assert (row.yes, row.no, row.answer_no) == (1, 2, 1)
