@@ -8,7 +8,6 @@ from wagtail.documents import urls as wagtaildocs_urls
 from kmsite.sso.views import LogoutView
 
 urlpatterns = [
-    path("django-admin/", admin.site.urls),
     # signing out of the site or the admin also signs out of the identity provider (kmsite/sso)
     path("admin/logout/", LogoutView.as_view()),
     path("admin/", include(wagtailadmin_urls)),
@@ -17,6 +16,12 @@ urlpatterns = [
     path("", include("search.urls")),
     path("learning/", include("training.urls")),
 ]
+
+if settings.KM_DJANGO_ADMIN:
+    # Off unless KM_DJANGO_ADMIN=true (development turns it on): the Wagtail
+    # admin does everything editors and administrators need, and each mounted
+    # admin is one more sign-in page and one more view of the data to keep safe.
+    urlpatterns.insert(0, path("django-admin/", admin.site.urls))
 
 if settings.DEBUG:
     from django.conf.urls.static import static

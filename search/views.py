@@ -14,6 +14,7 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
 from kmsite.cache import read_ahead
+from kmsite.security import search_rate_limited
 from knowledge.access import user_can_view_page, viewer_cache_key
 from knowledge.fragments import EPOCH_KEY
 from knowledge.freshness import Freshness
@@ -37,6 +38,7 @@ def _read_ahead(request, page):
 
 
 @require_GET
+@search_rate_limited(as_json=False)  # one budget with the API
 def search_page(request):
     if not request.GET.get("q"):
         return _search_page(request)
@@ -177,6 +179,7 @@ def _error(message, field=None, status=400):
 
 @csrf_exempt  # read-only (GET only): other methods get 405, not a CSRF 403
 @require_GET
+@search_rate_limited(as_json=True)
 def api_search(request):
     try:
         search_request = parse_request(request.GET, strict=True)

@@ -9,9 +9,10 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from kmsite.environment import parse_bool, read_dotenv
+from kmsite.environment import parse_bool, parse_networks, read_dotenv
 from kmsite.sso.conf import validate as validate_sso
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -86,7 +87,9 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver's own static handler answers 500 to /static/..%2f..
     "django.contrib.staticfiles",
+    "csp",
 ]
 
 MIDDLEWARE = [
@@ -97,7 +100,9 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kmsite.sso.middleware.SessionRefresh",  # silent re-authentication at the IdP (no-op without SSO)
-    "kmsite.security.RateLimitMiddleware",
+    "kmsite.headers.ContentSecurityPolicy",  # docs/security.md, "Headers"
+    "kmsite.headers.PrivateCacheControl",
+    "kmsite.security.RateLimitMiddleware",  # 429 for a throttled sign-in (kmsite/throttle.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -340,11 +345,42 @@ EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
 
+# --- Sign-in throttle, search limit, proxies, headers (docs/security.md) ------
 KM_RATE_LIMITS = {
-    "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),
+    # searches a minute per user or address, the search page and /api/search/ together
+    "SEARCH_PER_MINUTE": _checked("KM_SEARCH_PER_MINUTE", env.int, default=120),
+    # after this many failed passwords for a (user name, address): wait 2^n s, at most the delay below
     "LOGIN_FAILURES": 5,
-    "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_MAX_DELAY_SECONDS": 900,
+    "LOGIN_FORGET_SECONDS": 24 * 3600,
 }
+try:  # X-Forwarded-For is believed only from these (kmsite/security.py: client_address)
+    KM_TRUSTED_PROXIES = parse_networks("KM_TRUSTED_PROXIES", env.str("KM_TRUSTED_PROXIES", default=""))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# the Django admin at /django-admin/: a second sign-in door, off unless wanted (kmsite/urls.py)
+KM_DJANGO_ADMIN = _bool("KM_DJANGO_ADMIN", default=False)
+# Content-Security-Policy (django-csp, kmsite/headers.py): strict for the site,
+# inline code allowed (no other origin) under the admins, whose templates need it
+_CSP_COMMON = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'self'"],
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {**_CSP_COMMON, "script-src": ["'self'", NONCE], "style-src": ["'self'"]},
+}
+KM_CSP_ADMIN_PREFIXES = ["/admin/", "/django-admin/"]
+KM_CSP_ADMIN_POLICY = {
+    **_CSP_COMMON,
+    "img-src": ["'self'", "data:", "blob:"],
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+}
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # avatars from Gravatar would tell it who uses the admin
 
 # --- Single sign-on: OpenID Connect (kmsite/sso, docs/sso.md) ---------------
 # Off unless KM_OIDC_ISSUER is set: then people sign in through the
@@ -378,6 +414,9 @@ KM_SSO = {
     "CLOCK_SKEW_SECONDS": _checked("KM_OIDC_CLOCK_SKEW", env.int, default=60),
 }
 validate_sso(KM_SSO)  # a malformed value stops start-up here, naming its variable
+if KM_OIDC_ISSUER:  # signing out posts a form that ends at the provider's logout page
+    for _policy in (CONTENT_SECURITY_POLICY["DIRECTIVES"], KM_CSP_ADMIN_POLICY):
+        _policy["form-action"] = [*_policy["form-action"], "/".join(KM_OIDC_ISSUER.split("/")[:3])]
 # mozilla-django-oidc's own settings. Client id and secret, scopes, refresh
 # interval and timeout are read from KM_SSO (kmsite/sso/conf.py,
 # mozilla_setting); the provider's endpoints from its discovery document.
@@ -396,7 +435,8 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Django's model backend; the user of each request loaded by a compiled query (kmsite/auth.py)
 # Signing in through the identity provider (kmsite/sso/backend.py) does nothing while KM_OIDC_ISSUER is unset.
-AUTHENTICATION_BACKENDS = ["kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]
+# kmsite.throttle first: it holds back every password check of a (user name, address) after repeated failures.
+AUTHENTICATION_BACKENDS = ["kmsite.throttle.ThrottleBackend", "kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"
