@@ -25,7 +25,15 @@ if settings.KM_DJANGO_ADMIN:
 
 if settings.DEBUG:
     from django.conf.urls.static import static
+    from django.http import Http404
+    from django.urls import re_path
 
+    def _documents_only_through_their_view(request, rest):
+        raise Http404("Documents are served at /documents/<id>/<file>, where their pages' audience is checked")
+
+    # media straight from disk for images under DEBUG, never documents (knowledge/documents.py)
+    urlpatterns += [re_path(rf"^{settings.MEDIA_URL.lstrip('/')}documents/(?P<rest>.*)$",
+                            _documents_only_through_their_view)]
     urlpatterns += static(settings.MEDIA_URL, document_root=settings.MEDIA_ROOT)
 
 urlpatterns += [path("", include(wagtail_urls))]

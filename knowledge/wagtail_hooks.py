@@ -14,7 +14,7 @@ from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views
+from . import admin_views, documents
 from .freshness import Freshness
 from .models import KnowledgePage, Notification, OrgUnit, ReviewTask, Topic
 from .notify import unread_for
@@ -231,3 +231,16 @@ class KnowledgePageListingViewSet(PageListingViewSet):
 @hooks.register("register_admin_viewset")
 def register_knowledge_listing():
     return KnowledgePageListingViewSet()
+
+
+# Documents inherit the audience of the pages that use them (documents.py).
+hooks.register("before_serve_document", documents.refuse_unless_allowed)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def chooser_lists_only_pages_the_user_may_view(pages, request):
+    """The page chooser (citations, amendment targets) lists no page whose
+    audience the user is not in: its title would be a leak (access.py)."""
+    from .access import without_unviewable
+
+    return without_unviewable(pages, request.user)

@@ -35,7 +35,8 @@ DEFAULTS = {
     "NO_CLICK_AFTER_MINUTES": 30,
     "REFORMULATION_MINUTES": 5,
     "CLUSTER_SIMILARITY": 0.45,  # MiniLM: paraphrases score 0.48-0.87 here, unrelated queries under 0.25
-    "POPULAR_MIN_SESSIONS": 3,
+    "POPULAR_MIN_SESSIONS": 3,  # rising searches (admin report)
+    "POPULAR_MIN_USERS": 3,  # popular searches on the public home page (search/popular.py)
     "ACCOUNTABILITY": False,
     "ACCOUNTABILITY_RETENTION_DAYS": 730,
 }
@@ -173,6 +174,15 @@ def session_hash(request):
     return hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()[:32]
 
 
+def voter_hash(user, query):
+    """A keyed hash of a signed-in person and a normalised query together:
+    counts distinct people per term without linking one person's searches."""
+    if user is None or not user.is_authenticated:
+        return ""
+    term = " ".join(query.split()).lower()
+    return hashlib.sha256(f"{settings.SECRET_KEY}:voter:{user.pk}:{term}".encode()).hexdigest()[:32]
+
+
 ANSWER_REFUSALS = ("low_confidence", "superseded")
 
 
@@ -195,10 +205,12 @@ def record_search(request, search_request, response, answer=None):
         last = get_and_set(cache, key, (str(log_id), now.timestamp()), conf("REFORMULATION_MINUTES") * 60)
         if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60:
             reformulation_of = last[0]
+    query = normalise_query(search_request.q)[:1000]
     writer.submit(("query", {
         "id": log_id,
         "created_at": now,
-        "query": normalise_query(search_request.q)[:1000],
+        "query": query,
+        "voter": voter_hash(request.user, query),
         "mode": search_request.mode,
         "filters": {k: v for k, v in search_request.filters.items()},
         "result_count": response.total,
@@ -334,21 +346,7 @@ def daily_trend(days=30, now=None):
 
 
 # --- popular and rising ------------------------------------------------------------
-def popular_queries(days=30, limit=8, now=None):
-    """Frequent searches, each made in several distinct sessions (so that
-    one person's query never appears on a public page)."""
-    from .models import QueryLog
-
-    now = now or timezone.now()
-    rows = (
-        QueryLog.objects.filter(created_at__gte=now - datetime.timedelta(days=days), result_count__gt=0)
-        .exclude(session_key="")
-        .values("query")
-        .annotate(n=Count("pk"), sessions=Count("session_key", distinct=True))
-        .filter(sessions__gte=conf("POPULAR_MIN_SESSIONS"))
-        .order_by("-n", "query")[:limit]
-    )
-    return [(r["query"], r["n"]) for r in rows]
+# popular searches for the public home page: search/popular.py
 
 
 def rising_queries(days=7, limit=8, now=None):

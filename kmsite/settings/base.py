@@ -94,6 +94,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kmsite.input_rules.RejectNulBytes",  # issue 21: one input rule, before any view reads a parameter
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -259,17 +260,28 @@ KM_EMBEDDER = {
 KM_SEARCH = {
     "CHUNK_TOKENS": _checked("KM_CHUNK_TOKENS", env.int, default=180),
     "CHUNK_OVERLAP": _checked("KM_CHUNK_OVERLAP", env.int, default=40),
-    # Fusion, tuned on tests/data/civil_service_beir only (see README):
-    # weighted reciprocal rank fusion, w / (k + rank).
+    # each page also gets a passage of its own title and summary (needs a
+    # search_reindex when changed)
+    "SUMMARY_PASSAGE": True,
+    # Ranking (search/ranking.py; figures in docs/architecture.md, "Ranking"):
+    # page scores calibrated per query; hybrid fused by weighted RRF, which
+    # measured best on both the site set and the passage collection
+    "FUSION": "rrf",
     "RRF_K": 2,
     "LEXICAL_WEIGHT": 1.0,
     "SEMANTIC_WEIGHT": 2.0,
+    "AGGREGATE_DECAY": {"lexical": 0.0, "semantic": 0.0},
+    "CALIBRATION": {"lexical": "max", "semantic": "max"},
     # a vector hit under this cosine similarity is not a match
     "MIN_SIMILARITY": 0.25,
     # how many chunks each retrieval returns before fusion
     "CANDIDATES": 200,
-    # ranking multipliers by freshness state: stale guidance is demoted, not hidden
-    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
+    # calibrated relevance each trust state costs a page: it decides between
+    # near-equals and never overturns a larger margin
+    "TRUST_MARGIN": {"superseded": 0.5, "rescinded": 0.5, "overdue": 0.05, "needs_review": 0.05},
+    # an old page this close to the best match, in a question that speaks of
+    # the past ("the old policy"), is what was asked for
+    "OLD_ASKED_WITHIN": 0.2,
 }
 
 # Freshness (docs/freshness.md)
@@ -311,6 +323,9 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILADMIN_COMMENTS_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+# Document privacy (issue 21; docs/security.md): files always go through
+# Wagtail's serve view, where knowledge/documents.py checks the pages using them.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024

@@ -21,6 +21,10 @@ class QueryLog(models.Model):
     result_pages = models.JSONField(default=list, blank=True, help_text="Page ids in the order shown")
     unit = models.ForeignKey("knowledge.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     session_key = models.CharField(max_length=64, blank=True, help_text="A hash, not the session id")
+    voter = models.CharField(
+        max_length=64, blank=True, db_index=True,
+        help_text="Signed-in searches: a keyed hash of the person and the query together (one person counts "
+        "once towards a popular search; two searches of one person cannot be linked). Empty when anonymous.")
     reformulation_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     clicked = models.BooleanField(default=False)
     answer_state = models.CharField(
@@ -34,6 +38,26 @@ class QueryLog(models.Model):
 
     def __str__(self):
         return self.query
+
+
+class HiddenSearchTerm(models.Model):
+    """A search term a content owner has kept off the public "Popular
+    searches" list (matched without regard to case or spacing)."""
+
+    term = models.CharField(max_length=1000, unique=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term
+
+    @staticmethod
+    def normalise(text):
+        return " ".join(text.split()).lower()
 
 
 class ResultClick(models.Model):
