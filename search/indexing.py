@@ -14,6 +14,7 @@ from wagtail.models import Page
 from knowledge.access import compile_tokens
 from knowledge.freshness import freshness_state
 
+from . import sentences
 from .analysis import analyse
 from .backends import get_search_backend
 from .backends.base import SITE_NAMESPACE, ChunkRecord, PrimaryWriteFailed
@@ -65,7 +66,17 @@ def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, me
         page.pk, page.title, getattr(page, "summary", "") or "", sections + extra, metadata,
         namespace=namespace, backend=backend, embedder=embedder,
     )
+    prepare_sentences([r.text for r in records], embedder or get_embedder())
     return records, warnings, embedded
+
+
+def prepare_sentences(texts, embedder):
+    """The answer card's sentence vectors, embedded now rather than on a
+    search (``sentences.prepare``); a failure costs only that."""
+    try:
+        sentences.prepare(texts, embedder)
+    except Exception:
+        logger.exception("sentence vectors for the answer card were not prepared")
 
 
 def chunk_records(doc_id, title, summary, sections, metadata, *, namespace=SITE_NAMESPACE, backend=None, embedder=None):

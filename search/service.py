@@ -196,6 +196,10 @@ class SearchResponse:
     notice: str = ""
     backend: str = ""
     best_similarity: float | None = None
+    # for the answer card (search/answers.py): the query's vector and the
+    # matched passages of the pages shown, all under the viewer's filter
+    query_vector: object = None
+    passages: list = dataclasses.field(default_factory=list)
 
 
 _synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in this process
@@ -281,6 +285,7 @@ class SearchService:
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
         self._attach_successors(shown, filters)
+        shown_ids = {r.page_id for r in shown}
         return SearchResponse(
             request=request,
             results=shown,
@@ -291,6 +296,8 @@ class SearchService:
             notice=result.notice,
             backend=self.backend.alias,
             best_similarity=best_similarity,
+            query_vector=vector,
+            passages=[h for h in (*result.lexical, *vector_hits) if h.page_id in shown_ids],
         )
 
     @staticmethod

@@ -118,7 +118,8 @@ class ContentRequestsPanel(_DashboardPanel):
 
 
 class PageFeedbackPanel(_DashboardPanel):
-    """How readers rated the pages this user owns."""
+    """How readers rated the pages this user owns, on the page and on the
+    search page's answer card (answers that failed are counted apart)."""
 
     name = "govkm_page_feedback"
     template_name = "kmsearch/admin/panel_feedback.html"
@@ -132,7 +133,8 @@ class PageFeedbackPanel(_DashboardPanel):
         pages = (
             KnowledgePage.objects.filter(owner_user=self.request.user)
             .annotate(yes=Count("feedback", filter=Q(feedback__helpful=True)),
-                      no=Count("feedback", filter=Q(feedback__helpful=False)))
+                      no=Count("feedback", filter=Q(feedback__helpful=False)),
+                      answer_no=Count("feedback", filter=Q(feedback__helpful=False, feedback__kind="answer")))
             .filter(Q(yes__gt=0) | Q(no__gt=0))
             .order_by("-no", "title")[:15]
         )

@@ -312,6 +312,13 @@ KM_ANALYTICS = {
     "ACCOUNTABILITY_RETENTION_DAYS": _checked("KM_ACCOUNTABILITY_RETENTION_DAYS", env.int, default=730),
 }
 
+# The answer card above search results (docs/answers.md); the threshold was
+# calibrated with search_eval --answers ... --calibrate.
+KM_ANSWERS = {
+    "ENABLED": _bool("KM_ANSWERS_ENABLED", default=True),
+    "MIN_CONFIDENCE": _checked("KM_ANSWERS_MIN_CONFIDENCE", env.float, default=1.07),
+}
+
 # --- Wagtail --------------------------------------------------------------
 WAGTAIL_SITE_NAME = "GovKM"
 WAGTAILADMIN_BASE_URL = _checked("WAGTAILADMIN_BASE_URL", env.str, default="http://127.0.0.1:8000")

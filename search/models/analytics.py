@@ -27,6 +27,11 @@ class QueryLog(models.Model):
         "once towards a popular search; two searches of one person cannot be linked). Empty when anonymous.")
     reformulation_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     clicked = models.BooleanField(default=False)
+    answer_state = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="The answer card: shown, or why not (low_confidence, superseded); empty when not tried",
+    )
+    answer_page_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
@@ -93,12 +98,21 @@ class ContentRequest(models.Model):
 
 
 class PageFeedback(models.Model):
-    """'Did this answer your question?' on a knowledge page."""
+    """'Did this answer your question?' on a knowledge page, or on the
+    answer card of a search (``kind`` "answer", with the search it answered
+    and the revision the answer came from)."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "On the page"
+        ANSWER = "answer", "On the answer card"
 
     page = models.ForeignKey("knowledge.KnowledgePage", on_delete=models.CASCADE, related_name="feedback")
     helpful = models.BooleanField()
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PAGE)
+    search_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="The QueryLog it answered")
+    revision_id = models.BigIntegerField(null=True, blank=True)
 
 
 class Exposure(models.Model):
@@ -107,6 +121,7 @@ class Exposure(models.Model):
 
     class Kind(models.TextChoices):
         SHOWN = "shown", "Shown in search results"
+        ANSWER = "answer", "Shown as the answer card"
         OPENED = "opened", "Opened"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
