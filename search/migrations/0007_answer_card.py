@@ -6,7 +6,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('kmsearch', '0004_embedded_engine_replaces_generations'),
+        ('kmsearch', '0006_popular_search_voters_and_hidden_terms'),
     ]
 
     operations = [
