@@ -149,7 +149,7 @@ def main():
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
     args = parser.parse_args()
 
-    os.environ["KM_SEARCH_API_PER_MINUTE"] = "1000000"  # one client address stands for fifty users
+    os.environ["KM_SEARCH_PER_MINUTE"] = "1000000"  # one client address stands for fifty users
     tmp = scratch_environment("govkm-bench-load-")
     subprocess.run([sys.executable, "manage.py", "load_demo", "--noinput"], cwd=ROOT, check=True,
                    env=os.environ.copy(), stdout=subprocess.DEVNULL)

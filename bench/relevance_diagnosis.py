@@ -1,5 +1,5 @@
 """Why site questions fail: each question of a judged site set is ranked
-in every mode as it is, and again with the freshness demotion turned off,
+in every mode as it is, and again with trust margins off (TRUST_MARGIN),
 and its answer's page is also ranked by a title-and-summary vector (the
 page's own signals, which today's index does not carry). Each question whose
 first hybrid result is not an answer gets the reasons that fit:
@@ -80,7 +80,7 @@ def diagnose(path):
 
     questions = load_site_questions(path)
     base = evaluate_site(questions)
-    with override_settings(KM_SEARCH={**settings.KM_SEARCH, "DEMOTION": {}}):
+    with override_settings(KM_SEARCH={**settings.KM_SEARCH, "TRUST_MARGIN": {}}):  # trust off
         flat = evaluate_site(questions)
     index = SiteIndex()
     signal = page_signal_ranks(questions, index)

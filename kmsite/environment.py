@@ -45,3 +45,24 @@ def parse_bool(name, raw):
     raise ValueError(
         f"Environment variable {name}={raw!r} is not a boolean (use one of: true, false, 1, 0, yes, no, on, off)"
     )
+
+
+def parse_networks(name, raw):
+    """The addresses and networks of a comma-separated list (``10.0.0.5``,
+    ``10.1.0.0/16``, ``::1``) as ``ipaddress`` networks; anything else is a
+    ValueError naming the variable and the entry."""
+    import ipaddress
+
+    networks = []
+    for entry in str(raw or "").split(","):
+        entry = entry.strip()
+        if not entry:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError:
+            raise ValueError(
+                f"Environment variable {name}: {entry!r} is not an IP address or network "
+                "(use a comma-separated list such as 10.0.0.5,10.1.0.0/16)"
+            ) from None
+    return tuple(networks)

@@ -182,6 +182,24 @@ def sync_audience_restriction(page):
         managed.filter(restriction_type=PageViewRestriction.LOGIN).delete()
 
 
+SECTION_DEPTH = 3  # root 1, a site's home page 2, its sections 3
+
+
+def restricted_section_paths():
+    """Tree paths of the home pages and sections that carry a group view
+    restriction: everything below them is a restricted section."""
+    return list(
+        PageViewRestriction.objects.filter(
+            restriction_type=PageViewRestriction.GROUPS, page__depth__lte=SECTION_DEPTH
+        ).values_list("page__path", flat=True)
+    )
+
+
+def in_restricted_section(page):
+    """Whether ``page`` is, or is below, a restricted section."""
+    return any(page.path.startswith(path) for path in restricted_section_paths())
+
+
 def viewable_pages(queryset, user):
     """Filter a page queryset to what ``user`` may view, with one clause."""
     from .models import PageAccessToken
@@ -189,6 +207,37 @@ def viewable_pages(queryset, user):
     return queryset.filter(
         pk__in=PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
     )
+
+
+def viewable_ids(user, pages):
+    """The ids of those ``pages`` that ``user`` may view: live, and holding
+    one of the viewer's access tokens as stored. One query for all of them.
+
+    This is the rule for every place a page *names* another page (citations
+    both ways, the policy a page supersedes or is superseded by, a chain of
+    versions, a lesson's amendment target, a freshness flag): a title or
+    link is shown only for an id in this set."""
+    from .models import PageAccessToken
+
+    pages = [p for p in pages if p is not None]
+    if not pages:
+        return set()
+    allowed = set(
+        PageAccessToken.objects.filter(
+            page_id__in={page.pk for page in pages}, token__in=user_tokens(user)
+        ).values_list("page_id", flat=True)
+    )
+    return {page.pk for page in pages if page.pk in allowed and page.live}
+
+
+def without_unviewable(queryset, user):
+    """``queryset`` less the pages whose stored tokens ``user`` holds none
+    of (pages with no stored tokens, such as the tree's root, stay): for
+    navigation and choosers, which list structural pages too."""
+    from .models import PageAccessToken
+
+    readable = PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
+    return queryset.exclude(pk__in=PageAccessToken.objects.exclude(page_id__in=readable).values("page_id"))
 
 
 def user_can_view_page(user, page):

@@ -8,3 +8,4 @@ class KnowledgeConfig(AppConfig):
 
     def ready(self):
         from . import signal_handlers  # noqa: F401
+        from .subscriptions import signal_handlers as follow_handlers  # noqa: F401

@@ -32,6 +32,10 @@ SECTIONS = [
     ("procedures", "Procedures", "Step-by-step instructions for carrying out policies.", "procedure"),
     ("lessons-learned", "Lessons learned", "What projects and incidents taught us, so nobody has to relearn it.", "lesson"),
 ]
+# Restricted guidance has a section of its own, open to the cleared groups
+# only, so that Wagtail's page permissions keep it from Editors (roles.py).
+RESTRICTED_SECTION = ("restricted", "Restricted guidance",
+                      "Policies, procedures and lessons for cleared groups only.", "restricted")
 PAGE_CLASSES = {"policy": PolicyPage, "procedure": ProcedurePage, "lesson": LessonLearnedPage}
 # One material change published while the demo loads, so that some pages
 # arrive flagged "needs review" (slug, summary, paragraph appended to the body).
@@ -128,10 +132,30 @@ def ensure_site():
             section = home.add_child(instance=SectionIndexPage(title=title, slug=slug, introduction=intro))
             section.save_revision().publish()
         sections[kind] = section
+    sections["restricted"] = ensure_restricted_section(home)
     if not TopicIndexPage.objects.exists():
         topics = home.add_child(instance=TopicIndexPage(title="Topics", slug="topics", introduction="Browse guidance by subject."))
         topics.save_revision().publish()
     return home, sections
+
+
+def ensure_restricted_section(home):
+    """The section holding restricted guidance, with a view restriction to
+    the groups cleared for it (access.restricted_groups)."""
+    from wagtail.models import PageViewRestriction
+
+    from .access import restricted_groups
+
+    slug, title, intro, _kind = RESTRICTED_SECTION
+    section = SectionIndexPage.objects.child_of(home).filter(slug=slug).first()
+    if section is None:
+        section = home.add_child(instance=SectionIndexPage(title=title, slug=slug, introduction=intro))
+        section.save_revision().publish()
+    restriction = PageViewRestriction.objects.filter(page=section, restriction_type=PageViewRestriction.GROUPS).first()
+    if restriction is None:
+        restriction = PageViewRestriction.objects.create(page=section, restriction_type=PageViewRestriction.GROUPS)
+    restriction.groups.add(*restricted_groups())
+    return section
 
 
 @transaction.atomic
@@ -214,8 +238,10 @@ def load_demo(log=lambda msg: None, progress=None):
         by_slug = {}
         new = []
         for data in pages:
-            section = sections[data["type"]]
-            existing = KnowledgePage.objects.child_of(section).filter(slug=data["slug"]).first()
+            restricted = data.get("audience") == "restricted"
+            section = sections["restricted" if restricted else data["type"]]
+            # wherever an earlier version of the demo put it
+            existing = KnowledgePage.objects.descendant_of(home).filter(slug=data["slug"]).first()
             if existing is not None:
                 by_slug[data["slug"]] = existing.specific
                 present += 1

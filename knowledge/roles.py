@@ -1,5 +1,19 @@
 """The roles GovKM ships with, as Django groups with Wagtail permissions,
-and the moderation workflow (Editors draft, Content owners approve)."""
+and the moderation workflow (Editors draft, Content owners approve).
+
+Audience in the admin (issue 21). Restricted guidance sits in *restricted
+sections*: top-level sections (children of a site's home page) that carry a
+group view restriction, such as the demo's /restricted/. Wagtail's page
+permissions follow the tree and cannot be taken away below a grant, so the
+Editors group is given its page permissions on each section that is *not*
+restricted, never on the root or home page: a restricted section is outside
+everything Editors may explore, and Wagtail then keeps its pages out of
+their edit, draft, history and revision views, the admin page search and
+API, and the site history report. Content owners and Administrators, both
+cleared for restricted content, keep their grant on the root.
+``sync_section_permissions`` applies this; it runs from ``ensure_roles``
+and whenever a section is created or its privacy changes.
+"""
 
 from django.contrib.auth.models import Group, Permission
 from django.db import transaction
@@ -13,6 +27,9 @@ from wagtail.models import (
     WorkflowPage,
     WorkflowTask,
 )
+
+from .access import SECTION_DEPTH, restricted_section_paths
+from .models import KnowledgePage
 
 CIVIL_SERVANTS = "Civil servants"
 EDITORS = "Editors"
@@ -35,6 +52,9 @@ PAGE_PERMISSIONS = {
     CONTENT_OWNERS: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page"],
     ADMINISTRATORS: ["add_page", "change_page", "publish_page", "lock_page", "unlock_page", "bulk_delete_page"],
 }
+# Groups whose page permissions are granted section by section, never on a
+# restricted section (see the module docstring).
+SECTION_GRANTED = (EDITORS,)
 COLLECTION_PERMISSIONS = {
     EDITORS: ["add_document", "change_document", "choose_document", "add_image", "change_image", "choose_image"],
     CONTENT_OWNERS: ["add_document", "change_document", "choose_document", "add_image", "change_image", "choose_image"],
@@ -54,12 +74,14 @@ MODEL_PERMISSIONS = {
                      ("kmsearch", "add_synonym"), ("kmsearch", "change_synonym"), ("kmsearch", "view_indexedpage"),
                      ("kmsearch", "add_contentrequest"), ("kmsearch", "change_contentrequest"),
                      ("kmsearch", "view_contentrequest"),
+                     ("kmsearch", "add_hiddensearchterm"), ("kmsearch", "delete_hiddensearchterm"),
                      ("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask")],
     HR: [("wagtailadmin", "access_admin")] + TRAINING_HR_PERMISSIONS,
     AUDITORS: [("wagtailadmin", "access_admin"), ("kmsearch", "view_accountability")],
     ADMINISTRATORS: [("wagtailadmin", "access_admin")]
     + [(app, f"{action}_{model}") for app, model in [("knowledge", "topic"), ("knowledge", "orgunit"), ("kmsearch", "synonym")]
        for action in ("add", "change", "delete", "view")]
+    + [("kmsearch", "add_hiddensearchterm"), ("kmsearch", "delete_hiddensearchterm")]
     + [("kmsearch", "view_indexedpage"), ("auth", "add_user"), ("auth", "change_user"), ("auth", "view_user")]
     + [("knowledge", "view_reviewtask"), ("knowledge", "change_reviewtask"), ("knowledge", "view_freshness_report")],
 }
@@ -80,6 +102,8 @@ def ensure_roles(root_page=None):
     if root_page is None:
         root_page = Page.get_first_root_node()
     for name, codenames in PAGE_PERMISSIONS.items():
+        if name in SECTION_GRANTED:
+            continue
         for codename in codenames:
             GroupPagePermission.objects.get_or_create(
                 group=groups[name], page=root_page, permission=_perm("wagtailcore", codename)
@@ -98,4 +122,35 @@ def ensure_roles(root_page=None):
     task.groups.add(groups[CONTENT_OWNERS], groups[ADMINISTRATORS])
     WorkflowTask.objects.get_or_create(workflow=workflow, task=task.task_ptr, defaults={"sort_order": 0})
     WorkflowPage.objects.update_or_create(page=root_page, defaults={"workflow": workflow})
+    sync_section_permissions()
     return groups
+
+
+
+def sync_section_permissions():
+    """Give the section-granted groups their page permissions on every
+    section that is not restricted, and take them away from the root, home
+    pages and restricted sections. Safe to run again."""
+    restricted = restricted_section_paths()
+    for name in SECTION_GRANTED:
+        group = Group.objects.filter(name=name).first()
+        if group is None:
+            continue
+        perms = [_perm("wagtailcore", c) for c in PAGE_PERMISSIONS[name]]
+        grants = GroupPagePermission.objects.filter(group=group)
+        grants.filter(page__depth__lt=SECTION_DEPTH).delete()
+        for path in restricted:
+            grants.filter(page__path__startswith=path).delete()
+        for section in Page.objects.filter(depth=SECTION_DEPTH):
+            if any(section.path.startswith(path) for path in restricted):
+                continue
+            for perm in perms:
+                GroupPagePermission.objects.get_or_create(group=group, page=section, permission=perm)
+
+
+def misplaced_restricted_pages():
+    """Restricted knowledge pages outside a restricted section (editable by
+    Editors wherever they sit: move them into a restricted section)."""
+    restricted = restricted_section_paths()
+    return [p for p in KnowledgePage.objects.filter(audience="restricted").order_by("path")
+            if not any(p.path.startswith(path) for path in restricted)]

@@ -11,8 +11,9 @@ from wagtail.models import PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from . import fragments
-from .access import forget_viewers, refresh_access, sync_audience_restriction
+from .access import SECTION_DEPTH, forget_viewers, refresh_access, sync_audience_restriction
 from .models import KnowledgePage
+from .roles import sync_section_permissions
 
 
 @receiver(page_published)
@@ -38,6 +39,10 @@ def on_restriction_change(sender, instance, **kwargs):
 
     fragments.site_changed()
     page_id = instance.page_id
+    if instance.restriction_type == PageViewRestriction.GROUPS and _depth(page_id) <= SECTION_DEPTH:
+        # a section became restricted or public: who may edit it follows (at
+        # commit: a restriction deleted with its section must not re-grant it)
+        transaction.on_commit(sync_section_permissions)
 
     def refresh():
         page = Page.objects.filter(pk=page_id).first()
@@ -45,6 +50,21 @@ def on_restriction_change(sender, instance, **kwargs):
             refresh_access(page)
 
     transaction.on_commit(refresh)
+
+
+def _depth(page_id):
+    from wagtail.models import Page
+
+    return Page.objects.filter(pk=page_id).values_list("depth", flat=True).first() or SECTION_DEPTH + 1
+
+
+@receiver(post_save)
+def on_section_created(sender, instance, created=False, raw=False, **kwargs):
+    """A new top-level section is editable by Editors unless made restricted (roles.py)."""
+    from wagtail.models import Page
+
+    if created and not raw and isinstance(instance, Page) and instance.depth == SECTION_DEPTH:
+        sync_section_permissions()
 
 
 @receiver(m2m_changed, sender=PageViewRestriction.groups.through)

@@ -36,3 +36,43 @@ def send_notification_emails():
     from .notify import send_pending
 
     return send_pending()
+
+
+# --- following guidance (knowledge/subscriptions) -------------------------------
+def _retry_seconds():
+    from django.conf import settings
+
+    return int(getattr(settings, "KM_NOTIFY_RETRY_SECONDS", 300))
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def fan_out_change(change_id):
+    """One delivery per follower of a change, then the immediate e-mails."""
+    from .subscriptions.changes import fan_out
+
+    created = fan_out(change_id)
+    send_follow_emails.delay("immediate")
+    return created
+
+
+@shared_task(bind=True, acks_late=True, max_retries=None, soft_time_limit=3000, time_limit=3600)
+def send_follow_emails(self, frequency):
+    """Send what is due at ``frequency`` (immediate, daily, weekly; beat for
+    digests). An unreachable SMTP server means a retry later: the rows wait."""
+    from .subscriptions.delivery import DeliveryDeferred, send_due
+
+    try:
+        return send_due(frequency)
+    except DeliveryDeferred as exc:
+        raise self.retry(exc=exc, countdown=_retry_seconds()) from exc
+
+
+@shared_task(acks_late=True, soft_time_limit=240, time_limit=300)
+def follow_sweep():
+    """Fan out changes whose task was lost; resend immediate mail left over."""
+    from .models import GuidanceChange
+    from .subscriptions.changes import fan_out
+
+    for pk in GuidanceChange.objects.filter(fanned_out=False).values_list("pk", flat=True)[:200]:
+        fan_out(pk)
+    send_follow_emails.delay("immediate")

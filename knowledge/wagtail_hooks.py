@@ -14,12 +14,13 @@ from wagtail.log_actions import LogFormatter
 from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet, SnippetViewSetGroup
 
-from . import admin_views
+from . import admin_views, documents
 from .freshness import Freshness
 from .models import KnowledgePage, Notification, OrgUnit, ReviewTask, Topic
 from .notify import unread_for
 from .reports import can_view_report
 from .review import AMENDMENT_ACTION, REVIEW_ACTION, can_review
+from .subscriptions import admin as follow_admin
 
 
 class TopicViewSet(SnippetViewSet):
@@ -129,6 +130,7 @@ def freshness_admin_urls():
         path("reports/freshness/", admin_views.FreshnessReportView.as_view(), name="knowledge_freshness_report"),
         path("reports/freshness/results/", admin_views.FreshnessReportView.as_view(results_only=True),
              name="knowledge_freshness_report_results"),
+        path("reports/deliveries/", follow_admin.delivery_report_view, name="knowledge_delivery_report"),
     ]
 
 
@@ -141,6 +143,17 @@ class FreshnessReportMenuItem(MenuItem):
 def freshness_report_menu_item():
     return FreshnessReportMenuItem("Freshness by unit", reverse("knowledge_freshness_report"), icon_name="time",
                                    order=650)
+
+
+class DeliveryReportMenuItem(MenuItem):
+    def is_shown(self, request):
+        return follow_admin.can_view(request.user)
+
+
+@hooks.register("register_reports_menu_item")
+def delivery_report_menu_item():
+    return DeliveryReportMenuItem("Notification deliveries", reverse("knowledge_delivery_report"), icon_name="mail",
+                                  order=660)
 
 
 # --- "My content" on the dashboard -------------------------------------------------
@@ -231,3 +244,16 @@ class KnowledgePageListingViewSet(PageListingViewSet):
 @hooks.register("register_admin_viewset")
 def register_knowledge_listing():
     return KnowledgePageListingViewSet()
+
+
+# Documents inherit the audience of the pages that use them (documents.py).
+hooks.register("before_serve_document", documents.refuse_unless_allowed)
+
+
+@hooks.register("construct_page_chooser_queryset")
+def chooser_lists_only_pages_the_user_may_view(pages, request):
+    """The page chooser (citations, amendment targets) lists no page whose
+    audience the user is not in: its title would be a leak (access.py)."""
+    from .access import without_unviewable
+
+    return without_unviewable(pages, request.user)

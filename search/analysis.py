@@ -39,9 +39,16 @@ def words(text):
         yield m.group(0).lower().replace("’", "'"), m.start(), m.end()
 
 
+def joined(word):
+    """A hyphenated or elided word written as one ("GH-1" as "gh1",
+    "e-mail" as "email"): how people often type form numbers and the like."""
+    return re.sub(r"[-'’]", "", word)
+
+
 def analyse(text):
     """The index terms of ``text``: stemmed, stop words dropped.
-    Hyphenated words index as the whole and as their parts."""
+    Hyphenated words index as their parts and as the whole written as one
+    word, so "GH-1", "GH 1" and "GH1" all match each other."""
     terms = []
     for word, _s, _e in words(text):
         parts = re.split(r"[-'’]", word) if ("-" in word or "'" in word) else [word]
@@ -49,7 +56,7 @@ def analyse(text):
             if part and part not in STOP_WORDS:
                 terms.append(stem(part))
         if len(parts) > 1:
-            terms.append(stem(word.replace("'", "")))
+            terms.append(stem(joined(word)))
     return terms
 
 
@@ -110,7 +117,7 @@ def _word_stems(word):
     """The stems ``word`` matches a query by: its own, and for a hyphenated
     or elided word, each part's (only those words are split)."""
     if "-" in word or "'" in word:
-        return frozenset([stem(word), *(stem(p) for p in re.split(r"[-']", word) if p)])
+        return frozenset([stem(joined(word)), *(stem(p) for p in re.split(r"[-']", word) if p)])
     return stem(word)
 
 

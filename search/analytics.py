@@ -35,7 +35,8 @@ DEFAULTS = {
     "NO_CLICK_AFTER_MINUTES": 30,
     "REFORMULATION_MINUTES": 5,
     "CLUSTER_SIMILARITY": 0.45,  # MiniLM: paraphrases score 0.48-0.87 here, unrelated queries under 0.25
-    "POPULAR_MIN_SESSIONS": 3,
+    "POPULAR_MIN_SESSIONS": 3,  # rising searches (admin report)
+    "POPULAR_MIN_USERS": 3,  # popular searches on the public home page (search/popular.py)
     "ACCOUNTABILITY": False,
     "ACCOUNTABILITY_RETENTION_DAYS": 730,
 }
@@ -173,8 +174,23 @@ def session_hash(request):
     return hashlib.sha256(f"{settings.SECRET_KEY}:{key}".encode()).hexdigest()[:32]
 
 
-def record_search(request, search_request, response):
-    """Log one search (off the request path). Returns the log id for click links."""
+def voter_hash(user, query):
+    """A keyed hash of a signed-in person and a normalised query together:
+    counts distinct people per term without linking one person's searches."""
+    if user is None or not user.is_authenticated:
+        return ""
+    term = " ".join(query.split()).lower()
+    return hashlib.sha256(f"{settings.SECRET_KEY}:voter:{user.pk}:{term}".encode()).hexdigest()[:32]
+
+
+ANSWER_REFUSALS = ("low_confidence", "superseded")
+
+
+def record_search(request, search_request, response, answer=None):
+    """Log one search (off the request path). Returns the log id for click
+    links. ``answer`` is the answer card's outcome (``answers.Outcome``):
+    its state is kept, and where accountability logging is on the answer
+    shown is logged with the revision it came from."""
     if not conf("ENABLED"):
         return None
     log_id = uuid.uuid4()
@@ -189,10 +205,12 @@ def record_search(request, search_request, response):
         last = get_and_set(cache, key, (str(log_id), now.timestamp()), conf("REFORMULATION_MINUTES") * 60)
         if last and now.timestamp() - last[1] <= conf("REFORMULATION_MINUTES") * 60:
             reformulation_of = last[0]
+    query = normalise_query(search_request.q)[:1000]
     writer.submit(("query", {
         "id": log_id,
         "created_at": now,
-        "query": normalise_query(search_request.q)[:1000],
+        "query": query,
+        "voter": voter_hash(request.user, query),
         "mode": search_request.mode,
         "filters": {k: v for k, v in search_request.filters.items()},
         "result_count": response.total,
@@ -201,12 +219,20 @@ def record_search(request, search_request, response):
         "unit_id": user_unit_id(request.user),
         "session_key": session_id,
         "reformulation_of_id": uuid.UUID(reformulation_of) if reformulation_of else None,
+        "answer_state": ("shown" if answer.answer else answer.refusal if answer.refusal in ANSWER_REFUSALS else "")
+        if answer is not None else "",
+        "answer_page_id": answer.answer.page_id if answer is not None and answer.answer else None,
     }))
     if conf("ACCOUNTABILITY") and request.user.is_authenticated:
         for r in response.results:
             writer.submit(("exposure", {
                 "user_id": request.user.pk, "page_id": r.page_id, "revision_id": r.revision_id,
                 "kind": "shown", "query_log_id": log_id, "created_at": now,
+            }))
+        if answer is not None and answer.answer is not None:
+            writer.submit(("exposure", {
+                "user_id": request.user.pk, "page_id": answer.answer.page_id,
+                "revision_id": answer.answer.revision_id, "kind": "answer", "query_log_id": log_id, "created_at": now,
             }))
     return log_id
 
@@ -227,14 +253,22 @@ def record_opened(user, page):
 # --- unanswered ------------------------------------------------------------------
 def unanswered_q(now=None):
     """Searches that did not find an answer: nothing came back, the best
-    match was too weak, or nobody opened any result."""
+    match was too weak, the answer card was refused (low confidence, or
+    only superseded guidance matched), the reader said the card did not
+    answer the question, or nobody opened any result (a card shown, and not
+    rejected, counts as answered without a click)."""
+    from .models import PageFeedback
+
     now = now or timezone.now()
     threshold = conf("UNANSWERED_SIMILARITY")
     settled = now - datetime.timedelta(minutes=conf("NO_CLICK_AFTER_MINUTES"))
+    rejected = PageFeedback.objects.filter(kind="answer", helpful=False, search_id__isnull=False).values("search_id")
     return (
         Q(result_count=0)
         | Q(best_similarity__lt=threshold)
-        | Q(clicked=False, created_at__lte=settled)
+        | Q(answer_state__in=ANSWER_REFUSALS)
+        | Q(pk__in=rejected)
+        | (Q(clicked=False, created_at__lte=settled) & ~Q(answer_state="shown"))
     )
 
 
@@ -244,6 +278,14 @@ def unanswered_reason(log, now=None):
         return "no results"
     if log.best_similarity is not None and log.best_similarity < conf("UNANSWERED_SIMILARITY"):
         return "weak match"
+    if log.answer_state in ANSWER_REFUSALS:
+        return "no answer card" if log.answer_state == "low_confidence" else "only superseded guidance"
+    from .models import PageFeedback
+
+    if log.answer_state == "shown" and PageFeedback.objects.filter(kind="answer", helpful=False, search_id=log.pk).exists():
+        return "answer rejected"
+    if log.answer_state == "shown":
+        return ""
     if not log.clicked and log.created_at <= now - datetime.timedelta(minutes=conf("NO_CLICK_AFTER_MINUTES")):
         return "no clicks"
     return ""
@@ -304,21 +346,7 @@ def daily_trend(days=30, now=None):
 
 
 # --- popular and rising ------------------------------------------------------------
-def popular_queries(days=30, limit=8, now=None):
-    """Frequent searches, each made in several distinct sessions (so that
-    one person's query never appears on a public page)."""
-    from .models import QueryLog
-
-    now = now or timezone.now()
-    rows = (
-        QueryLog.objects.filter(created_at__gte=now - datetime.timedelta(days=days), result_count__gt=0)
-        .exclude(session_key="")
-        .values("query")
-        .annotate(n=Count("pk"), sessions=Count("session_key", distinct=True))
-        .filter(sessions__gte=conf("POPULAR_MIN_SESSIONS"))
-        .order_by("-n", "query")[:limit]
-    )
-    return [(r["query"], r["n"]) for r in rows]
+# popular searches for the public home page: search/popular.py
 
 
 def rising_queries(days=7, limit=8, now=None):

@@ -23,4 +23,25 @@ def check_search_settings(app_configs, **kwargs):
                 hint=f"Known keys: {', '.join(sorted(known))}",
                 id="kmsearch.E002",
             ))
+    errors += _ranking_errors(getattr(settings, "KM_SEARCH", {}))
     return errors
+
+
+def _ranking_errors(value):
+    """The ranking settings (search/ranking.py) that would fail on a search."""
+    if not isinstance(value, dict):
+        return []
+    from .conf import DEFAULTS
+
+    problems = []
+    fusion = value.get("FUSION", DEFAULTS["FUSION"])
+    if fusion not in ("rrf", "convex"):
+        problems.append(f"KM_SEARCH['FUSION'] is {fusion!r}; use 'rrf' or 'convex'")
+    for side, method in value.get("CALIBRATION", {}).items():
+        if side not in ("lexical", "semantic") or method not in ("max", "minmax", "floor"):
+            problems.append(f"KM_SEARCH['CALIBRATION'] {side!r}: {method!r}; sides lexical, semantic; "
+                            "methods max, minmax, floor")
+    for state, margin in value.get("TRUST_MARGIN", {}).items():
+        if not isinstance(margin, int | float) or not 0 <= margin <= 1:
+            problems.append(f"KM_SEARCH['TRUST_MARGIN'][{state!r}] must be a number from 0 to 1")
+    return [Error(p, id="kmsearch.E003") for p in problems]

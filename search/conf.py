@@ -7,12 +7,17 @@ from django.conf import settings
 DEFAULTS = {
     "CHUNK_TOKENS": 180,
     "CHUNK_OVERLAP": 40,
-    "RRF_K": 60,
+    "SUMMARY_PASSAGE": True,
+    "FUSION": "rrf",
+    "RRF_K": 2,
     "LEXICAL_WEIGHT": 1.0,
-    "SEMANTIC_WEIGHT": 1.0,
+    "SEMANTIC_WEIGHT": 2.0,
+    "AGGREGATE_DECAY": {"lexical": 0.0, "semantic": 0.0},
+    "CALIBRATION": {"lexical": "max", "semantic": "max"},
     "MIN_SIMILARITY": 0.25,
     "CANDIDATES": 200,
-    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85},
+    "TRUST_MARGIN": {"superseded": 0.5, "rescinded": 0.5, "overdue": 0.05, "needs_review": 0.05},
+    "OLD_ASKED_WITHIN": 0.2,
 }
 
 

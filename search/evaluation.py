@@ -115,6 +115,40 @@ def index_collection(corpus, namespace, backend, embedder=None, progress=None, b
     return ids
 
 
+def score_collection(service, queries, qrels, ids, modes, progress_factory=None):
+    """{mode: figures} for a collection already indexed in ``service``'s
+    namespace (``ids``: position -> document id, from ``index_collection``)."""
+    report = {}
+    for mode in modes:
+        scores = {"ndcg@10": [], "recall@100": [], "mrr@10": []}
+        latencies = []
+
+        def run_one(qid, text, mode=mode, scores=scores, latencies=latencies):
+            request = SearchRequest(q=text, mode=mode, per_page=100)
+            started = time.perf_counter()
+            response = service.search(request, access=["public"])
+            latencies.append((time.perf_counter() - started) * 1000)
+            ranked = [ids[r.page_id] for r in response.results]
+            grades = qrels[qid]
+            scores["ndcg@10"].append(ndcg_at_k(ranked, grades))
+            scores["recall@100"].append(recall_at_k(ranked, grades))
+            scores["mrr@10"].append(mrr_at_k(ranked, grades))
+
+        items = list(queries.items())
+        if progress_factory:
+            with progress_factory(len(items), f"Queries ({mode})") as bar:
+                for qid, text in items:
+                    run_one(qid, text)
+                    bar.advance()
+        else:
+            for qid, text in items:
+                run_one(qid, text)
+        report[mode] = {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
+        report[mode]["p50_ms"] = round(percentile(latencies, 50), 2)
+        report[mode]["p95_ms"] = round(percentile(latencies, 95), 2)
+    return report
+
+
 def evaluate(directory, modes=("lexical", "semantic", "hybrid"), backend_alias=None, progress_factory=None, split="test"):
     corpus, queries, qrels = load_collection(directory, split)
     backend = get_search_backend(backend_alias)
@@ -128,34 +162,7 @@ def evaluate(directory, modes=("lexical", "semantic", "hybrid"), backend_alias=N
         if hasattr(backend, "refresh"):
             backend.refresh(namespace)
         service = SearchService(backend=backend, namespace=namespace)
-        report = {}
-        for mode in modes:
-            scores = {"ndcg@10": [], "recall@100": [], "mrr@10": []}
-            latencies = []
-
-            def run_one(qid, text, mode=mode, scores=scores, latencies=latencies):
-                request = SearchRequest(q=text, mode=mode, per_page=100)
-                started = time.perf_counter()
-                response = service.search(request, access=["public"])
-                latencies.append((time.perf_counter() - started) * 1000)
-                ranked = [ids[r.page_id] for r in response.results]
-                grades = qrels[qid]
-                scores["ndcg@10"].append(ndcg_at_k(ranked, grades))
-                scores["recall@100"].append(recall_at_k(ranked, grades))
-                scores["mrr@10"].append(mrr_at_k(ranked, grades))
-
-            items = list(queries.items())
-            if progress_factory:
-                with progress_factory(len(items), f"Queries ({mode})") as bar:
-                    for qid, text in items:
-                        run_one(qid, text)
-                        bar.advance()
-            else:
-                for qid, text in items:
-                    run_one(qid, text)
-            report[mode] = {k: round(float(np.mean(v)), 4) for k, v in scores.items()}
-            report[mode]["p50_ms"] = round(percentile(latencies, 50), 2)
-            report[mode]["p95_ms"] = round(percentile(latencies, 95), 2)
+        report = score_collection(service, queries, qrels, ids, modes, progress_factory)
         return report, {"documents": len(corpus), "queries": len(queries), "namespace": namespace}
     finally:
         backend.drop_namespace(namespace)

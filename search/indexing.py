@@ -14,10 +14,11 @@ from wagtail.models import Page
 from knowledge.access import compile_tokens
 from knowledge.freshness import freshness_state
 
+from . import sentences
 from .analysis import analyse
 from .backends import get_search_backend
 from .backends.base import SITE_NAMESPACE, ChunkRecord, PrimaryWriteFailed
-from .chunking import chunk_sections
+from .chunking import ChunkText, chunk_sections
 from .conf import search_setting
 from .embeddings import get_embedder
 from .extract import attachment_sections, page_sections
@@ -25,6 +26,8 @@ from .models import IndexedPage, IndexOutbox
 
 logger = logging.getLogger("govkm.search")
 
+#: the ``source`` of a page's title-and-summary passage
+SUMMARY_SOURCE = "summary"
 CONTENT_TYPES = {"policypage": "policy", "procedurepage": "procedure", "lessonlearnedpage": "lesson"}
 
 
@@ -63,7 +66,17 @@ def build_chunks(page, namespace=SITE_NAMESPACE, backend=None, embedder=None, me
         page.pk, page.title, getattr(page, "summary", "") or "", sections + extra, metadata,
         namespace=namespace, backend=backend, embedder=embedder,
     )
+    prepare_sentences([r.text for r in records], embedder or get_embedder())
     return records, warnings, embedded
+
+
+def prepare_sentences(texts, embedder):
+    """The answer card's sentence vectors, embedded now rather than on a
+    search (``sentences.prepare``); a failure costs only that."""
+    try:
+        sentences.prepare(texts, embedder)
+    except Exception:
+        logger.exception("sentence vectors for the answer card were not prepared")
 
 
 def chunk_records(doc_id, title, summary, sections, metadata, *, namespace=SITE_NAMESPACE, backend=None, embedder=None):
@@ -80,6 +93,10 @@ def chunk_records(doc_id, title, summary, sections, metadata, *, namespace=SITE_
     texts = chunk_sections(sections, budget, min(overlap, budget // 2), count)
     if not texts:  # a document with no body still has a title and summary
         texts = chunk_sections([Section("Summary", summary or title)], budget, 0, count)
+    elif summary.strip() and search_setting("SUMMARY_PASSAGE"):
+        # the page's own passage: what the page is about, in its title and
+        # summary (embedded as "title. summary"), beside its body's passages
+        texts.append(ChunkText(len(texts), "", summary.strip(), SUMMARY_SOURCE))
     hashes = [c.content_hash(title, summary, embedder.model_id) for c in texts]
     known = backend.existing_vectors(namespace, set(hashes))
     missing = [i for i, h in enumerate(hashes) if h not in known]

@@ -58,6 +58,32 @@ def schema():
             "topics": {"type": "array", "items": {"type": "string"}},
         },
     }
+    nullable_string = {"type": ["string", "null"]}
+    answer = {
+        "type": ["object", "null"],
+        "description": "The answer card: a sentence or two taken word for word from guidance the caller may "
+                       "view, or null when the match is weak or only superseded guidance matched. Never "
+                       "generated. Only on page 1.",
+        "required": ["text", "page_id", "title", "url", "section", "trust_state", "confidence"],
+        "properties": {
+            "text": {"type": "string", "description": "Plain text, word for word from the page (not HTML)"},
+            "page_id": {"type": "integer"},
+            "title": {"type": "string"},
+            "url": {"type": "string", "description": "The page with ?hl=<sentence>#answer: the page marks and "
+                                                     "scrolls to the sentence"},
+            "section": {"type": "string"},
+            "trust_state": {"type": "string", "description": "The page's freshness: "
+                                                           + ", ".join(sorted(CHOICES["freshness"]))},
+            "status": {"type": "string"},
+            "confidence": {"type": "number"},
+            "revision_id": {"type": ["integer", "null"]},
+            "unit": {"type": "string"},
+            "last_reviewed": nullable_string,
+            "in_force_since": {**nullable_string, "description": "Policies: the date they took effect (ISO 8601)"},
+            "warning": {**nullable_string, "description": "Shown with the answer, e.g. for a page overdue for review"},
+            "successor": {"type": ["object", "null"]},
+        },
+    }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -104,7 +130,7 @@ def schema():
                                 "application/json": {
                                     "schema": {
                                         "type": "object",
-                                        "required": ["query", "results", "total", "facets"],
+                                        "required": ["query", "answer", "results", "total", "facets"],
                                         "properties": {
                                             "query": {"type": "string"},
                                             "mode": {"type": "string"},
@@ -113,6 +139,7 @@ def schema():
                                             "total": {"type": "integer"},
                                             "took_ms": {"type": "number"},
                                             "notice": {"type": "string"},
+                                            "answer": answer,
                                             "results": {"type": "array", "items": result},
                                             "facets": {"type": "object"},
                                         },

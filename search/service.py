@@ -17,12 +17,14 @@ from django.core.cache import cache
 from kmsite.cache import first_read
 from knowledge.access import user_tokens
 
+from . import ranking
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
 from .backends import get_search_backend
 from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
 from .conf import search_setting
 from .embeddings import get_embedder
 from .indexing import CONTENT_TYPES, query_terms
+from .ranking import rrf
 
 MODES = ("hybrid", "lexical", "semantic")
 MAX_QUERY_CHARS = 1000
@@ -194,6 +196,10 @@ class SearchResponse:
     notice: str = ""
     backend: str = ""
     best_similarity: float | None = None
+    # for the answer card (search/answers.py): the query's vector and the
+    # matched passages of the pages shown, all under the viewer's filter
+    query_vector: object = None
+    passages: list = dataclasses.field(default_factory=list)
 
 
 _synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in this process
@@ -213,16 +219,6 @@ def load_synonyms():
         built = SynonymMap(groups)
         _synonym_map[:] = [groups, built]
     return built
-
-
-def rrf(rankings, k=60, weights=None):
-    """Reciprocal rank fusion: sum over rankings of w / (k + rank), rank from 1."""
-    scores = {}
-    for i, ranking in enumerate(rankings):
-        w = 1.0 if weights is None else weights[i]
-        for rank, key in enumerate(ranking, start=1):
-            scores[key] = scores.get(key, 0.0) + w / (k + rank)
-    return scores
 
 
 def _page_ranking(hits):
@@ -277,39 +273,19 @@ class SearchService:
         )
         min_sim = conf("MIN_SIMILARITY")
         vector_hits = [h for h in result.vector if h.score >= min_sim]
-        lex_order, lex_best = _page_ranking(result.lexical)
-        vec_order, vec_best = _page_ranking(vector_hits)
-        if request.mode == "lexical":
-            fused = rrf([lex_order])
-        elif request.mode == "semantic":
-            fused = rrf([vec_order])
-        else:
-            fused = rrf(
-                [lex_order, vec_order],
-                k=conf("RRF_K"),
-                weights=[conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")],
-            )
-        # Rank light (score, page, hit) entries; full results are built only
-        # for the page of results shown (a query may match hundreds of pages).
-        demote = conf("DEMOTION")
-        entries = []
-        for page_id, score in fused.items():
-            # the passage shown: the best lexical match (it holds the words
-            # asked for), else the closest in meaning
-            hit = lex_best.get(page_id) or vec_best.get(page_id)
-            entries.append((score * demote.get(hit.metadata.get("freshness", ""), 1.0), page_id, hit))
-        entries = self._rank(entries)
+        entries = self._rank(request.mode, result.lexical, vector_hits, request.q)
         total = len(entries)
         num_pages = max(1, math.ceil(total / request.per_page))
         if request.page > num_pages and total:
             raise SearchError(f"Page {request.page} is out of range; there are {num_pages}.", "page")
         start = (request.page - 1) * request.per_page
         shown = [
-            self._page_result(page_id, score, hit, snippet_html=self._snippet(hit, terms))
-            for score, page_id, hit in entries[start : start + request.per_page]
+            self._page_result(c.page_id, c.score, c.hit, snippet_html=self._snippet(c.hit, terms))
+            for c in entries[start : start + request.per_page]
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
         self._attach_successors(shown, filters)
+        shown_ids = {r.page_id for r in shown}
         return SearchResponse(
             request=request,
             results=shown,
@@ -320,6 +296,8 @@ class SearchService:
             notice=result.notice,
             backend=self.backend.alias,
             best_similarity=best_similarity,
+            query_vector=vector,
+            passages=[h for h in (*result.lexical, *vector_hits) if h.page_id in shown_ids],
         )
 
     @staticmethod
@@ -350,18 +328,26 @@ class SearchService:
         )
 
     @staticmethod
-    def _rank(entries):
-        """Order (score, page_id, hit) entries by score (ties by page id), then
-        move each superseded page to just below its successor if it would
-        otherwise rank above it."""
-        entries.sort(key=lambda e: (-e[0], e[1]))
-        for entry in [e for e in entries if e[2].metadata.get("successor_id")]:
-            position = {e[1]: i for i, e in enumerate(entries)}
-            succ = entry[2].metadata["successor_id"]
-            if succ in position and position[succ] > position[entry[1]]:
-                entries.remove(entry)
-                entries.insert(position[succ], entry)  # the successor moved up by one
-        return entries
+    def _rank(mode, lexical_hits, vector_hits, query):
+        """Pages ranked by the rules of ``search/ranking.py``, as Candidates."""
+        decay = conf("AGGREGATE_DECAY")
+        lex_scores, lex_best = ranking.page_scores(lexical_hits, decay.get("lexical", 0.0))
+        vec_scores, vec_best = ranking.page_scores(vector_hits, decay.get("semantic", 0.0))
+        method = conf("CALIBRATION")
+        lexical = ranking.calibrated(lex_scores, method.get("lexical", "max"))
+        semantic = ranking.calibrated(vec_scores, method.get("semantic", "max"), conf("MIN_SIMILARITY"))
+        fused, relevance = ranking.fuse(
+            mode, lexical, semantic, fusion=conf("FUSION"),
+            weights=(conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")), k=conf("RRF_K"),
+        )
+        # the passage shown: the best lexical match (it holds the words
+        # asked for), else the closest in meaning
+        candidates = [
+            ranking.Candidate(page_id, lex_best.get(page_id) or vec_best.get(page_id), relevance=relevance[page_id],
+                              score=score)
+            for page_id, score in fused.items()
+        ]
+        return ranking.rank(candidates, conf("TRUST_MARGIN"), conf("OLD_ASKED_WITHIN"), query)
 
     def _attach_successors(self, results, filters):
         """Point superseded results at their successor, if the viewer may see it."""

@@ -14,11 +14,12 @@ from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
 from kmsite.cache import read_ahead
+from kmsite.security import search_rate_limited
 from knowledge.access import user_can_view_page, viewer_cache_key
 from knowledge.fragments import EPOCH_KEY
 from knowledge.freshness import Freshness
 
-from . import analytics
+from . import analytics, answers
 from .lru import LRUCache
 from .openapi import schema
 from .service import FACET_LABELS_KEY, SYNONYM_CACHE_KEY, SearchError, SearchService, facet_labels, parse_request
@@ -37,6 +38,7 @@ def _read_ahead(request, page):
 
 
 @require_GET
+@search_rate_limited(as_json=False)  # one budget with the API
 def search_page(request):
     if not request.GET.get("q"):
         return _search_page(request)
@@ -60,7 +62,8 @@ def _search_page(request):
             context["error"] = str(exc)
             return render(request, "search/search.html", context, status=400)
         labels = facet_labels()
-        context["log_id"] = analytics.record_search(request, search_request, response)
+        context["answer"] = answers.answer_for(response)
+        context["log_id"] = analytics.record_search(request, search_request, response, answer=context["answer"])
         offset = (search_request.page - 1) * search_request.per_page
         learn = _learn_links([r.page_id for r in response.results])
         # Links and labels worked out here once, not by {% url %} and an
@@ -176,14 +179,16 @@ def _error(message, field=None, status=400):
 
 @csrf_exempt  # read-only (GET only): other methods get 405, not a CSRF 403
 @require_GET
+@search_rate_limited(as_json=True)
 def api_search(request):
     try:
         search_request = parse_request(request.GET, strict=True)
         with _read_ahead(request, page=False):
             response = SearchService().search(search_request, request.user)
+            outcome = answers.answer_for(response)
     except SearchError as exc:
         return _error(str(exc), exc.field)
-    log_id = analytics.record_search(request, search_request, response)
+    log_id = analytics.record_search(request, search_request, response, answer=outcome)
     return JsonResponse(
         {
             "query": search_request.q,
@@ -194,6 +199,7 @@ def api_search(request):
             "total": response.total,
             "took_ms": round(response.took_ms, 2),
             "notice": response.notice,
+            "answer": outcome.answer.as_dict() if outcome.answer else None,
             "results": [r.as_dict() for r in response.results],
             "facets": response.facets,
         }
@@ -238,4 +244,28 @@ def page_feedback(request, page_id):
     reason = " ".join(request.POST.get("reason", "").split())[:500]
     PageFeedback.objects.create(page=page, helpful=helpful == "yes", reason=analytics.mask(reason))
     return render(request, "search/feedback_thanks.html", {"page": page})
+
+
+@require_POST
+def answer_feedback(request, log_id):
+    """'Did this answer your question?' on the answer card (CSRF-protected):
+    goes to the answer's page owners, with the search and the revision it
+    answered; a "no" puts the search in the unanswered-questions report."""
+    from knowledge.models import KnowledgePage
+
+    from .models import PageFeedback
+
+    try:
+        page_id = int(request.POST.get("page", ""))
+    except ValueError:
+        raise Http404("No such page") from None
+    page = get_object_or_404(KnowledgePage, pk=page_id, live=True)
+    if not user_can_view_page(request.user, page):
+        raise Http404("No such page")
+    helpful = request.POST.get("helpful")
+    if helpful not in ("yes", "no"):
+        return render(request, "search/feedback_thanks.html", {"page": page, "error": "Choose yes or no."}, status=400)
+    PageFeedback.objects.create(page=page, helpful=helpful == "yes", kind=PageFeedback.Kind.ANSWER,
+                                search_id=log_id, revision_id=page.live_revision_id)
+    return render(request, "search/feedback_thanks.html", {"page": page, "answer": True})
 

@@ -201,3 +201,35 @@ class AccountabilityView(ReportPermissionMixin, TemplateView):
 def _csv_safe(value):
     """Neutralise spreadsheet formulas in exported text."""
     return "'" + value if value[:1] in ("=", "+", "-", "@") else value
+
+
+class PopularSearchesView(ReportPermissionMixin, TemplateView):
+    """What the public home page lists as popular searches, and the terms
+    owners have hidden from it (search/popular.py). Hide or show again."""
+
+    template_name = "kmsearch/admin/popular.html"
+    permission = "kmsearch.add_hiddensearchterm"
+
+    def get_context_data(self, **kwargs):
+        from .models import HiddenSearchTerm
+        from .popular import popular_queries
+
+        context = super().get_context_data(**kwargs)
+        context.update({"popular": popular_queries(limit=20), "hidden": HiddenSearchTerm.objects.all()})
+        return context
+
+    def post(self, request, *args, **kwargs):
+        from . import popular
+        from .models import HiddenSearchTerm
+
+        term = HiddenSearchTerm.normalise(request.POST.get("term", ""))[:1000]
+        if not term:
+            messages.error(request, "Say which search term to hide.")
+        elif request.POST.get("action") == "show":
+            HiddenSearchTerm.objects.filter(term=term).delete()
+            messages.success(request, f"“{term}” may appear in popular searches again.")
+        else:
+            HiddenSearchTerm.objects.get_or_create(term=term, defaults={"hidden_by": request.user})
+            messages.success(request, f"“{term}” is hidden from popular searches.")
+        popular.forget()
+        return redirect("kmsearch_popular")

@@ -9,7 +9,7 @@ from wagtail.snippets.models import register_snippet
 from wagtail.snippets.views.snippets import SnippetViewSet
 
 from .models import ContentRequest, Synonym
-from .views_admin import AccountabilityView, IndexHealthView, UnansweredReportView
+from .views_admin import AccountabilityView, IndexHealthView, PopularSearchesView, UnansweredReportView
 
 
 class SynonymViewSet(SnippetViewSet):
@@ -52,6 +52,7 @@ def register_admin_urls():
         path("reports/search-index/", IndexHealthView.as_view(), name="kmsearch_index_health"),
         path("reports/unanswered/", UnansweredReportView.as_view(), name="kmsearch_unanswered"),
         path("reports/accountability/", AccountabilityView.as_view(), name="kmsearch_accountability"),
+        path("reports/popular-searches/", PopularSearchesView.as_view(), name="kmsearch_popular"),
     ]
 
 
@@ -117,7 +118,8 @@ class ContentRequestsPanel(_DashboardPanel):
 
 
 class PageFeedbackPanel(_DashboardPanel):
-    """How readers rated the pages this user owns."""
+    """How readers rated the pages this user owns, on the page and on the
+    search page's answer card (answers that failed are counted apart)."""
 
     name = "govkm_page_feedback"
     template_name = "kmsearch/admin/panel_feedback.html"
@@ -131,7 +133,8 @@ class PageFeedbackPanel(_DashboardPanel):
         pages = (
             KnowledgePage.objects.filter(owner_user=self.request.user)
             .annotate(yes=Count("feedback", filter=Q(feedback__helpful=True)),
-                      no=Count("feedback", filter=Q(feedback__helpful=False)))
+                      no=Count("feedback", filter=Q(feedback__helpful=False)),
+                      answer_no=Count("feedback", filter=Q(feedback__helpful=False, feedback__kind="answer")))
             .filter(Q(yes__gt=0) | Q(no__gt=0))
             .order_by("-no", "title")[:15]
         )
@@ -142,3 +145,9 @@ class PageFeedbackPanel(_DashboardPanel):
 def add_search_panels(request, panels):
     panels.append(ContentRequestsPanel(request))
     panels.append(PageFeedbackPanel(request))
+
+
+@hooks.register("register_reports_menu_item")
+def register_popular_menu_item():
+    return PermissionMenuItem("Popular searches", reverse("kmsearch_popular"), icon_name="search",
+                              order=715, permission="kmsearch.add_hiddensearchterm")

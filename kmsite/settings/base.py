@@ -9,9 +9,10 @@ from pathlib import Path
 
 import environ
 from celery.schedules import crontab
+from csp.constants import NONCE
 from django.core.exceptions import ImproperlyConfigured
 
-from kmsite.environment import parse_bool, read_dotenv
+from kmsite.environment import parse_bool, parse_networks, read_dotenv
 from kmsite.sso.conf import validate as validate_sso
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -86,18 +87,23 @@ INSTALLED_APPS = [
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
+    "whitenoise.runserver_nostatic",  # runserver's own static handler answers 500 to /static/..%2f..
     "django.contrib.staticfiles",
+    "csp",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "kmsite.input_rules.RejectNulBytes",  # issue 21: one input rule, before any view reads a parameter
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "kmsite.sso.middleware.SessionRefresh",  # silent re-authentication at the IdP (no-op without SSO)
-    "kmsite.security.RateLimitMiddleware",
+    "kmsite.headers.ContentSecurityPolicy",  # docs/security.md, "Headers"
+    "kmsite.headers.PrivateCacheControl",
+    "kmsite.security.RateLimitMiddleware",  # 429 for a throttled sign-in (kmsite/throttle.py)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
@@ -208,6 +214,12 @@ CELERY_BEAT_SCHEDULE = {
     "publish-scheduled-pages": {"task": "search.tasks.publish_scheduled", "schedule": 60.0},
     "prune-search-logs": {"task": "search.tasks.prune_search_logs", "schedule": 24 * 3600.0},
     "knowledge-freshness-sweep": {"task": "knowledge.tasks.freshness_sweep", "schedule": crontab(hour=6, minute=0)},
+    # following guidance (knowledge/subscriptions): digests, and a sweep for changes whose task was lost
+    "knowledge-follow-daily": {"task": "knowledge.tasks.send_follow_emails", "schedule": crontab(hour=7, minute=0),
+                               "args": ["daily"]},
+    "knowledge-follow-weekly": {"task": "knowledge.tasks.send_follow_emails",
+                                "schedule": crontab(hour=7, minute=0, day_of_week=1), "args": ["weekly"]},
+    "knowledge-follow-sweep": {"task": "knowledge.tasks.follow_sweep", "schedule": 300.0},
     "training-certificate-expiry": {"task": "training.tasks.process_certificate_expiry", "schedule": 24 * 3600.0},
     "training-due-reminders": {"task": "training.tasks.send_due_reminders", "schedule": 24 * 3600.0},
     "training-sync-assignments": {"task": "training.tasks.sync_assignments", "schedule": 24 * 3600.0},
@@ -254,17 +266,28 @@ KM_EMBEDDER = {
 KM_SEARCH = {
     "CHUNK_TOKENS": _checked("KM_CHUNK_TOKENS", env.int, default=180),
     "CHUNK_OVERLAP": _checked("KM_CHUNK_OVERLAP", env.int, default=40),
-    # Fusion, tuned on tests/data/civil_service_beir only (see README):
-    # weighted reciprocal rank fusion, w / (k + rank).
+    # each page also gets a passage of its own title and summary (needs a
+    # search_reindex when changed)
+    "SUMMARY_PASSAGE": True,
+    # Ranking (search/ranking.py; figures in docs/architecture.md, "Ranking"):
+    # page scores calibrated per query; hybrid fused by weighted RRF, which
+    # measured best on both the site set and the passage collection
+    "FUSION": "rrf",
     "RRF_K": 2,
     "LEXICAL_WEIGHT": 1.0,
     "SEMANTIC_WEIGHT": 2.0,
+    "AGGREGATE_DECAY": {"lexical": 0.0, "semantic": 0.0},
+    "CALIBRATION": {"lexical": "max", "semantic": "max"},
     # a vector hit under this cosine similarity is not a match
     "MIN_SIMILARITY": 0.25,
     # how many chunks each retrieval returns before fusion
     "CANDIDATES": 200,
-    # ranking multipliers by freshness state: stale guidance is demoted, not hidden
-    "DEMOTION": {"superseded": 0.5, "rescinded": 0.4, "overdue": 0.85, "needs_review": 0.85},
+    # calibrated relevance each trust state costs a page: it decides between
+    # near-equals and never overturns a larger margin
+    "TRUST_MARGIN": {"superseded": 0.5, "rescinded": 0.5, "overdue": 0.05, "needs_review": 0.05},
+    # an old page this close to the best match, in a question that speaks of
+    # the past ("the old policy"), is what was asked for
+    "OLD_ASKED_WITHIN": 0.2,
 }
 
 # Freshness (docs/freshness.md)
@@ -289,6 +312,13 @@ KM_ANALYTICS = {
     "ACCOUNTABILITY_RETENTION_DAYS": _checked("KM_ACCOUNTABILITY_RETENTION_DAYS", env.int, default=730),
 }
 
+# The answer card above search results (docs/answers.md); the threshold was
+# calibrated with search_eval --answers ... --calibrate.
+KM_ANSWERS = {
+    "ENABLED": _bool("KM_ANSWERS_ENABLED", default=True),
+    "MIN_CONFIDENCE": _checked("KM_ANSWERS_MIN_CONFIDENCE", env.float, default=1.07),
+}
+
 # --- Wagtail --------------------------------------------------------------
 WAGTAIL_SITE_NAME = "GovKM"
 WAGTAILADMIN_BASE_URL = _checked("WAGTAILADMIN_BASE_URL", env.str, default="http://127.0.0.1:8000")
@@ -299,6 +329,9 @@ WAGTAIL_ENABLE_UPDATE_CHECK = False
 WAGTAILADMIN_COMMENTS_ENABLED = True
 WAGTAILDOCS_EXTENSIONS = ["csv", "docx", "odt", "pdf", "pptx", "rtf", "txt", "xlsx"]
 WAGTAILDOCS_MAX_UPLOAD_SIZE = 20 * 1024 * 1024
+# Document privacy (issue 21; docs/security.md): files always go through
+# Wagtail's serve view, where knowledge/documents.py checks the pages using them.
+WAGTAILDOCS_SERVE_METHOD = "serve_view"
 WAGTAILIMAGES_MAX_UPLOAD_SIZE = 10 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 10_000
 DATA_UPLOAD_MAX_MEMORY_SIZE = 25 * 1024 * 1024
@@ -332,6 +365,14 @@ STORAGES = {
 EMAIL_CONFIG = _checked("EMAIL_URL", env.email_url, default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <govkm@example.gov>")
+# Following guidance (knowledge/subscriptions/delivery.py): a claim older than this is a killed
+# sender's and goes back to the queue; an SMTP server that is down is retried after
+# KM_NOTIFY_RETRY_SECONDS; an address failing KM_NOTIFY_MAX_FAILURES times is suspended.
+KM_NOTIFY_CLAIM_SECONDS = _checked("KM_NOTIFY_CLAIM_SECONDS", env.int, default=600)
+KM_NOTIFY_RETRY_SECONDS = _checked("KM_NOTIFY_RETRY_SECONDS", env.int, default=300)
+KM_NOTIFY_MAX_FAILURES = _checked("KM_NOTIFY_MAX_FAILURES", env.int, default=3)
+# SMTP connections a sending run uses at once (threads; bench/notifications.py measures them)
+KM_NOTIFY_SMTP_CONNECTIONS = _checked("KM_NOTIFY_SMTP_CONNECTIONS", env.int, default=1)
 
 # --- Accessibility statement (/accessibility/, kmsite/accessibility.py) -------
 # Where people report an accessibility problem; the statement also quotes the
@@ -339,11 +380,42 @@ DEFAULT_FROM_EMAIL = _checked("DEFAULT_FROM_EMAIL", env.str, default="GovKM <gov
 # audit in tests/e2e/test_accessibility.py).
 KM_ACCESSIBILITY_CONTACT = _checked("KM_ACCESSIBILITY_CONTACT", env.str, default="accessibility@example.gov")
 
+# --- Sign-in throttle, search limit, proxies, headers (docs/security.md) ------
 KM_RATE_LIMITS = {
-    "SEARCH_API_PER_MINUTE": _checked("KM_SEARCH_API_PER_MINUTE", env.int, default=120),
+    # searches a minute per user or address, the search page and /api/search/ together
+    "SEARCH_PER_MINUTE": _checked("KM_SEARCH_PER_MINUTE", env.int, default=120),
+    # after this many failed passwords for a (user name, address): wait 2^n s, at most the delay below
     "LOGIN_FAILURES": 5,
-    "LOGIN_WINDOW_SECONDS": 900,
+    "LOGIN_MAX_DELAY_SECONDS": 900,
+    "LOGIN_FORGET_SECONDS": 24 * 3600,
 }
+try:  # X-Forwarded-For is believed only from these (kmsite/security.py: client_address)
+    KM_TRUSTED_PROXIES = parse_networks("KM_TRUSTED_PROXIES", env.str("KM_TRUSTED_PROXIES", default=""))
+except ValueError as exc:
+    raise ImproperlyConfigured(str(exc)) from None
+# the Django admin at /django-admin/: a second sign-in door, off unless wanted (kmsite/urls.py)
+KM_DJANGO_ADMIN = _bool("KM_DJANGO_ADMIN", default=False)
+# Content-Security-Policy (django-csp, kmsite/headers.py): strict for the site,
+# inline code allowed (no other origin) under the admins, whose templates need it
+_CSP_COMMON = {
+    "default-src": ["'self'"],
+    "img-src": ["'self'", "data:"],
+    "object-src": ["'none'"],
+    "base-uri": ["'self'"],
+    "form-action": ["'self'"],
+    "frame-ancestors": ["'self'"],
+}
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {**_CSP_COMMON, "script-src": ["'self'", NONCE], "style-src": ["'self'"]},
+}
+KM_CSP_ADMIN_PREFIXES = ["/admin/", "/django-admin/"]
+KM_CSP_ADMIN_POLICY = {
+    **_CSP_COMMON,
+    "img-src": ["'self'", "data:", "blob:"],
+    "script-src": ["'self'", "'unsafe-inline'"],
+    "style-src": ["'self'", "'unsafe-inline'"],
+}
+WAGTAIL_GRAVATAR_PROVIDER_URL = None  # avatars from Gravatar would tell it who uses the admin
 
 # --- Single sign-on: OpenID Connect (kmsite/sso, docs/sso.md) ---------------
 # Off unless KM_OIDC_ISSUER is set: then people sign in through the
@@ -377,6 +449,9 @@ KM_SSO = {
     "CLOCK_SKEW_SECONDS": _checked("KM_OIDC_CLOCK_SKEW", env.int, default=60),
 }
 validate_sso(KM_SSO)  # a malformed value stops start-up here, naming its variable
+if KM_OIDC_ISSUER:  # signing out posts a form that ends at the provider's logout page
+    for _policy in (CONTENT_SECURITY_POLICY["DIRECTIVES"], KM_CSP_ADMIN_POLICY):
+        _policy["form-action"] = [*_policy["form-action"], "/".join(KM_OIDC_ISSUER.split("/")[:3])]
 # mozilla-django-oidc's own settings. Client id and secret, scopes, refresh
 # interval and timeout are read from KM_SSO (kmsite/sso/conf.py,
 # mozilla_setting); the provider's endpoints from its discovery document.
@@ -395,7 +470,8 @@ LOGOUT_REDIRECT_URL = "/"
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
 # Django's model backend; the user of each request loaded by a compiled query (kmsite/auth.py)
 # Signing in through the identity provider (kmsite/sso/backend.py) does nothing while KM_OIDC_ISSUER is unset.
-AUTHENTICATION_BACKENDS = ["kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]
+# kmsite.throttle first: it holds back every password check of a (user name, address) after repeated failures.
+AUTHENTICATION_BACKENDS = ["kmsite.throttle.ThrottleBackend", "kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False
 X_FRAME_OPTIONS = "SAMEORIGIN"

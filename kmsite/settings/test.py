@@ -10,7 +10,9 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
 SECRET_KEY = "govkm-test-key"  # noqa: S105
 DEBUG = False
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# A worker started by the notification tests sends to their real SMTP server (EMAIL_URL).
+if not _bool("KM_TEST_REAL_EMAIL", default=False):
+    EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 # Unit tests use a deterministic hashing embedder; the tests that measure
 # retrieval quality switch to the real model explicitly.
 KM_EMBEDDER = {

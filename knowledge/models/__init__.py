@@ -10,10 +10,17 @@ from .pages import (
     TopicIndexPage,
 )
 from .review import MaterialChange, OwnershipTransfer, ReviewTask
+from .subscriptions import Delivery, FeedToken, Frequency, GuidanceChange, MailSuppression, Subscription
 from .taxonomy import OrgUnit, Topic
 
 __all__ = [
     "Citation",
+    "Delivery",
+    "FeedToken",
+    "Frequency",
+    "GuidanceChange",
+    "MailSuppression",
+    "Subscription",
     "FreshnessSnapshot",
     "HomePage",
     "KnowledgePage",

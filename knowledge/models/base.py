@@ -18,6 +18,7 @@ from wagtail.search import index
 
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
 from ..serving import ViewRestrictionMemoMixin
+from ..subscriptions.panels import FollowersPanel
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
            "add_months"]
@@ -53,10 +54,27 @@ class KnowledgePageForm(WagtailAdminPageForm):
 
     def clean(self):
         cleaned = super().clean()
+        self._check_restricted_section(cleaned)
         if cleaned.get("material_change") and not (cleaned.get("change_summary") or "").strip():
             self.add_error("change_summary", forms.ValidationError(
-                "Say what changed: it is sent to the owners of every page that cites this one."))
+                "Say what changed in one or two sentences: it is sent to the owners of every page that cites this "
+                "one and to the page's followers."))
         return cleaned
+
+
+    def _check_restricted_section(self, cleaned):
+        """Restricted guidance sits in a restricted section, where only
+        cleared groups hold page permissions (knowledge/roles.py): a page
+        made restricted elsewhere would stay open to Editors in the admin."""
+        from ..access import in_restricted_section
+
+        if cleaned.get("audience") != Audience.RESTRICTED:
+            return
+        parent = getattr(self, "parent_page", None) or (self.instance.get_parent() if self.instance.pk else None)
+        if parent is not None and not in_restricted_section(parent):
+            self.add_error("audience", forms.ValidationError(
+                "Restricted guidance belongs in a restricted section (such as Restricted guidance), where only "
+                "cleared groups can edit it: create it there, or move this page there first."))
 
 
 class KnowledgePage(ViewRestrictionMemoMixin, Page):
@@ -112,7 +130,9 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         "and their owners told. Leave unticked for corrections and wording.",
     )
     change_summary = models.CharField(
-        max_length=255, blank=True, verbose_name="what changed", help_text="One sentence, sent with the flag"
+        max_length=255, blank=True, verbose_name="what changed",
+        help_text="One or two sentences, required for a material change: sent with the review flags and to "
+        "everyone who follows the page"
     )
 
     metadata_panels = [
@@ -133,7 +153,7 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
     ]
     change_panels = [
         MultiFieldPanel(
-            [FieldPanel("material_change"), FieldPanel("change_summary")],
+            [FieldPanel("material_change"), FieldPanel("change_summary"), FollowersPanel(heading="Followers")],
             heading="This change",
         ),
     ]
@@ -255,19 +275,10 @@ class VisibleCitations:
 
 
 def _viewable_ids(pages, request):
-    """The ids of those ``pages`` the visitor may view (live, and holding
-    one of the visitor's access tokens): one query for all of them."""
-    from ..access import user_tokens
-    from .access import PageAccessToken
+    """The ids of those ``pages`` the visitor may view (``access.viewable_ids``)."""
+    from ..access import viewable_ids
 
-    if not pages:
-        return set()
-    allowed = set(
-        PageAccessToken.objects.filter(
-            page_id__in={page.pk for page in pages}, token__in=user_tokens(request.user)
-        ).values_list("page_id", flat=True)
-    )
-    return {page.pk for page in pages if page.pk in allowed and page.live}
+    return viewable_ids(request.user, pages)
 
 
 class Citation(Orderable):

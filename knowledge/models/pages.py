@@ -16,7 +16,7 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .. import fragments
-from ..access import viewable_pages
+from ..access import viewable_pages, without_unviewable
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
 from ..serving import ViewRestrictionMemoMixin
 from .base import KnowledgePage
@@ -63,7 +63,8 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
             .annotate(page_count=Count("pages", distinct=True))
             .order_by("-page_count", "name")[:12]
         )
-        context["sections"] = SectionIndexPage.objects.live().child_of(self)
+        # a restricted section is not even named to those outside its audience
+        context["sections"] = without_unviewable(SectionIndexPage.objects.live().child_of(self), request.user)
         context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
         return context
 
@@ -242,17 +243,30 @@ class PolicyPage(KnowledgePage):
         ).exists()
 
     def get_context(self, request, *args, **kwargs):
-        from ..access import user_can_view_page
+        from ..access import viewable_ids
         from ..policies import parse_day, supersession_chain
 
         context = super().get_context(request, *args, **kwargs)
 
-        def visible_chain():
-            chain = [link for link in supersession_chain(self)
-                     if link.is_current_page or user_can_view_page(request.user, link.policy)]
-            return chain if len(chain) > 1 else []
+        # Every policy named on this page (the chain of versions, the one
+        # this supersedes, its current successor) is named only if the
+        # visitor may view it (access.viewable_ids): one query for all.
+        def named_policies():
+            chain = supersession_chain(self)
+            successors = list(self.superseded_by_set.live().order_by("-effective_date", "-pk"))
+            supersedes = self.supersedes
+            allowed = viewable_ids(request.user, [link.policy for link in chain] + successors + [supersedes])
+            visible = [link for link in chain if link.is_current_page or link.policy.pk in allowed]
+            return {
+                "chain": visible if len(visible) > 1 else [],
+                "successor": next((p for p in successors if p.pk in allowed), None),
+                "supersedes": supersedes if supersedes is not None and supersedes.pk in allowed else None,
+            }
 
-        context["chain"] = SimpleLazyObject(visible_chain)  # lazy: see KnowledgePage.get_context
+        named = SimpleLazyObject(named_policies)  # lazy: see KnowledgePage.get_context
+        context["chain"] = SimpleLazyObject(lambda: named["chain"])
+        context["visible_successor"] = SimpleLazyObject(lambda: named["successor"])
+        context["visible_supersedes"] = SimpleLazyObject(lambda: named["supersedes"])
         try:
             day = parse_day(request.GET.get("date"))
         except ValueError:
@@ -367,11 +381,11 @@ class LessonLearnedPage(KnowledgePage):
             raise ValidationError({"proposed_amendment": "Say what should change."})
 
     def get_context(self, request, *args, **kwargs):
-        from ..access import user_can_view_page
+        from ..access import viewable_ids
 
         context = super().get_context(request, *args, **kwargs)
         context["target_visible"] = SimpleLazyObject(
-            lambda: self.amendment_target is not None and user_can_view_page(request.user, self.amendment_target))
+            lambda: self.amendment_target_id in viewable_ids(request.user, [self.amendment_target]))
         return context
 
     def amendment_status(self):

@@ -1,7 +1,7 @@
 from django import template
 from django.utils import timezone
 
-from ..access import user_can_view_page, viewer_facts
+from ..access import viewable_ids, viewer_facts
 from ..freshness import Freshness, freshness_state, open_flags
 from ..models.pages import PolicyStatus
 
@@ -20,10 +20,11 @@ def can_open_admin(user):
 def _flag_lines(flags, user):
     """Flag texts, naming only pages the visitor may see."""
     lines = []
+    allowed = viewable_ids(user, [p for flag in flags for p in (flag.changed_page, flag.via_page)])
     for flag in flags:
         changed, via = flag.changed_page, flag.via_page
-        if changed is not None and user_can_view_page(user, changed) and (
-            via is None or flag.depth <= 1 or user_can_view_page(user, via)
+        if changed is not None and changed.pk in allowed and (
+            via is None or flag.depth <= 1 or via.pk in allowed
         ):
             lines.append({"text": flag.flag_text(), "url": changed.url})
         else:

@@ -21,14 +21,43 @@ class QueryLog(models.Model):
     result_pages = models.JSONField(default=list, blank=True, help_text="Page ids in the order shown")
     unit = models.ForeignKey("knowledge.OrgUnit", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     session_key = models.CharField(max_length=64, blank=True, help_text="A hash, not the session id")
+    voter = models.CharField(
+        max_length=64, blank=True, db_index=True,
+        help_text="Signed-in searches: a keyed hash of the person and the query together (one person counts "
+        "once towards a popular search; two searches of one person cannot be linked). Empty when anonymous.")
     reformulation_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     clicked = models.BooleanField(default=False)
+    answer_state = models.CharField(
+        max_length=16, blank=True, default="",
+        help_text="The answer card: shown, or why not (low_confidence, superseded); empty when not tried",
+    )
+    answer_page_id = models.BigIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at"]
 
     def __str__(self):
         return self.query
+
+
+class HiddenSearchTerm(models.Model):
+    """A search term a content owner has kept off the public "Popular
+    searches" list (matched without regard to case or spacing)."""
+
+    term = models.CharField(max_length=1000, unique=True)
+    hidden_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL,
+                                  related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["term"]
+
+    def __str__(self):
+        return self.term
+
+    @staticmethod
+    def normalise(text):
+        return " ".join(text.split()).lower()
 
 
 class ResultClick(models.Model):
@@ -69,12 +98,21 @@ class ContentRequest(models.Model):
 
 
 class PageFeedback(models.Model):
-    """'Did this answer your question?' on a knowledge page."""
+    """'Did this answer your question?' on a knowledge page, or on the
+    answer card of a search (``kind`` "answer", with the search it answered
+    and the revision the answer came from)."""
+
+    class Kind(models.TextChoices):
+        PAGE = "page", "On the page"
+        ANSWER = "answer", "On the answer card"
 
     page = models.ForeignKey("knowledge.KnowledgePage", on_delete=models.CASCADE, related_name="feedback")
     helpful = models.BooleanField()
     reason = models.CharField(max_length=500, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    kind = models.CharField(max_length=8, choices=Kind.choices, default=Kind.PAGE)
+    search_id = models.UUIDField(null=True, blank=True, db_index=True, help_text="The QueryLog it answered")
+    revision_id = models.BigIntegerField(null=True, blank=True)
 
 
 class Exposure(models.Model):
@@ -83,6 +121,7 @@ class Exposure(models.Model):
 
     class Kind(models.TextChoices):
         SHOWN = "shown", "Shown in search results"
+        ANSWER = "answer", "Shown as the answer card"
         OPENED = "opened", "Opened"
 
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")

@@ -1,16 +1,11 @@
 from django import template
-from django.core.cache import cache
 
 register = template.Library()
 
 
 @register.inclusion_tag("search/includes/popular.html")
 def popular_searches(limit=8):
-    """Frequent searches (each made in several sessions), cached for 10 minutes."""
-    from ..analytics import popular_queries
+    """Frequent searches the public may see (search/popular.py), cached."""
+    from ..popular import popular_for_home
 
-    popular = cache.get("kmsearch:popular")
-    if popular is None:
-        popular = popular_queries(limit=limit)
-        cache.set("kmsearch:popular", popular, 600)
-    return {"popular": popular}
+    return {"popular": popular_for_home(limit)}

@@ -58,7 +58,7 @@ def stack(tmp_path_factory):
         "CELERY_BROKER_URL": redis_url,
         "REDIS_URL": redis_url,
         "KM_VAR_DIR": str(tmp),
-        "KM_SEARCH_API_PER_MINUTE": "100000",
+        "KM_SEARCH_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1",
     }
     logs = tmp / "logs"
@@ -126,13 +126,18 @@ def pytest_runtest_makereport(item, call):
 
 @pytest.fixture
 def new_page(browser, stack, request):
-    """Open browser pages (one per role if needed); screenshot them on failure."""
+    """Open browser pages (one per role if needed); screenshot them on failure.
+    Anything the Content-Security-Policy refused (Chromium says so on the
+    console) fails the journey: a page that needs it is broken in browsers."""
     contexts = []
+    refused = []
 
     def make(user=None):
         context = browser.new_context(base_url=stack["url"], viewport={"width": 1280, "height": 900})
         page = context.new_page()
         page.set_default_timeout(20_000)
+        page.on("console", lambda msg: refused.append(f"{page.url}: {msg.text}")
+                if "Content Security Policy" in msg.text else None)
         contexts.append((context, page, user))
         if user:
             login(page, user)
@@ -145,6 +150,7 @@ def new_page(browser, stack, request):
             SCREENSHOTS.mkdir(exist_ok=True)
             page.screenshot(path=str(SCREENSHOTS / f"{request.node.name}-{i}-{user or 'anonymous'}.png"), full_page=True)
         context.close()
+    assert failed or not refused, "refused by the Content-Security-Policy:\n" + "\n".join(refused)
 
 
 def login(page, username, next_url="/"):

@@ -25,7 +25,7 @@ def test_civil_servant_searches_filters_opens_and_follows_a_citation(new_page):
     assert titles, "no results"
     # filter by a topic facet
     page.locator("fieldset:has(legend:text('Topic')) input[type=checkbox]").first.check()
-    page.wait_for_url(re.compile(r"[?&]topic="))  # the checkbox submits the form (onchange)
+    page.wait_for_url(re.compile(r"[?&]topic="))  # the checkbox submits the form (static/js/govkm.js)
     first = page.locator("ol.results li.result h3 a").first
     title = first.inner_text()
     first.click()

@@ -325,7 +325,7 @@ def test_a_search_reads_its_small_cache_entries_in_one_round_trip(client, conten
         strip = lambda data: {k: v for k, v in data.items() if k not in ("took_ms", "search_id")}  # noqa: E731
         assert strip(together.json()) == strip(apart.json())
     else:
-        def strip(page):  # the click-log id and the masked CSRF token differ per request
-            return re.sub(r'/search/go/[^/]+/|name="csrfmiddlewaretoken" value="[^"]+"', "", page.content.decode())
+        def strip(page):  # the search log id (clicks, answer feedback) and the masked CSRF token differ per request
+            return re.sub(r'/search/(?:go|answer-feedback)/[^/]+/|name="csrfmiddlewaretoken" value="[^"]+"', "", page.content.decode())
 
         assert strip(together) == strip(apart)

@@ -248,7 +248,7 @@ def test_a_failed_primary_write_keeps_the_local_copy_and_retries(commit):
     backend = HalfWorking("half", {})
     with pytest.raises(PrimaryWriteFailed):
         index_page(page.pk, backend=backend)
-    assert backend.count(SITE_NAMESPACE) == (1, 1)
+    assert backend.count(SITE_NAMESPACE) == (1, 2)  # the body's passage and the title-and-summary one
     state = IndexedPage.objects.get(page_id=page.pk)
     assert state.state == "failed" and "engine down" in state.last_error
 
@@ -262,3 +262,15 @@ def test_schedule_many_batches_work_and_keeps_it_in_the_outbox(commit):
         assert schedule_many([p.pk for p in pages] + [pages[0].pk], "freshness", batch=2) == 5
     assert not IndexOutbox.objects.exists()  # every batch ran and cleared its rows
     assert set(titles("batched indexing", mode="lexical")) == {p.title for p in pages}
+
+
+def test_a_page_with_a_summary_gets_a_title_and_summary_passage(commit, settings):
+    from search.indexing import SUMMARY_SOURCE, build_chunks
+
+    page = f.policy("Page signals policy", body="The body says one thing.")
+    records, _warnings, _embedded = build_chunks(page)
+    assert [r.metadata["source"] for r in records] == ["page", SUMMARY_SOURCE]
+    own = records[-1]
+    assert own.text == page.summary and own.heading == "" and own.position == len(records) - 1
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "SUMMARY_PASSAGE": False}
+    assert [r.metadata["source"] for r in build_chunks(page)[0]] == ["page"]

@@ -22,7 +22,7 @@ def _in_process(settings):
     from django.core.signals import request_finished, request_started
     from django.db import close_old_connections
 
-    settings.KM_RATE_LIMITS = {"SEARCH_API_PER_MINUTE": 10**9}
+    settings.KM_RATE_LIMITS = {"SEARCH_PER_MINUTE": 10**9}
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)
     yield

@@ -82,10 +82,14 @@ def test_a_synonym_added_applies_to_the_next_search(client, pages, django_captur
 
 
 def test_changed_ranking_settings_are_applied(client, pages, settings):
-    first = client.get("/api/search/", {"q": "gift", "mode": "lexical"}).json()["results"][0]["score"]
-    settings.KM_SEARCH = {**settings.KM_SEARCH, "DEMOTION": {"fresh": 0.5}}
-    second = client.get("/api/search/", {"q": "gift", "mode": "lexical"}).json()["results"][0]["score"]
-    assert second == pytest.approx(first * 0.5)
+    def scores(mode):
+        results = client.get("/api/search/", {"q": "gift", "mode": mode}).json()["results"]
+        return {r["title"]: r["score"] for r in results}
+
+    lexical = scores("lexical")
+    # convex fusion that gives the semantic side no weight ranks as lexical search
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "FUSION": "convex", "LEXICAL_WEIGHT": 1.0, "SEMANTIC_WEIGHT": 0.0}
+    assert {t: s for t, s in scores("hybrid").items() if t in lexical} == pytest.approx(lexical)
 
 
 def test_related_guidance_is_per_viewer(pages):
@@ -111,3 +115,13 @@ def test_an_unknown_search_setting_is_an_error(settings):
     assert len(errors) == 2
     assert "CANDIDATE" in errors[0].msg and "CANDIDATES" in errors[0].hint
     assert "RETENTON_DAYS" in errors[1].msg
+
+
+def test_a_ranking_setting_that_cannot_work_is_an_error(settings):
+    from django.core.checks import run_checks
+
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "FUSION": "rff", "CALIBRATION": {"lexical": "zscore"},
+                          "TRUST_MARGIN": {"overdue": 5}}
+    messages = [e.msg for e in run_checks() if e.id == "kmsearch.E003"]
+    assert len(messages) == 3
+    assert "'rff'" in messages[0] and "zscore" in messages[1] and "overdue" in messages[2]

@@ -45,7 +45,8 @@ GRACE_SECONDS = 60.0
 
 #: the layout and schema this code reads and writes; a generation written by
 #: other code is refused until ``search_reindex`` builds a new one
-FORMAT = 1
+#: (2: a hyphenated word's whole is indexed written as one word, "gh1")
+FORMAT = 2
 
 
 class IndexLockTimeout(RuntimeError):

@@ -38,16 +38,21 @@ class Command(BaseCommand):
         parser.add_argument("--split", default="test", help="BEIR qrels split")
         parser.add_argument("--answerer", default=BASELINE_ANSWERER,
                             help=f"Dotted path of the answer function (default: {BASELINE_ANSWERER}, a baseline)")
+        parser.add_argument("--calibrate", action="store_true",
+                            help="Answers: sweep the answer card's confidence threshold on the set and print it")
         parser.add_argument("--failures", type=int, default=40, help="Failing questions listed per mode (site)")
         parser.add_argument("--json", dest="json_out", default=None, help="Write the figures to this JSON file")
 
-    def handle(self, *args, beir, site, answers, mode, backend, split, answerer, failures, json_out, **options):
+    def handle(self, *args, beir, site, answers, mode, backend, split, answerer, failures, json_out, calibrate=False,
+               **options):
         modes = MODES if mode == "all" else (mode,)
         try:
             if beir:
                 report = self._beir(beir, modes, backend, split)
             elif site:
                 report = self._site(site, modes, backend, failures)
+            elif calibrate:
+                report = self._calibrate(answers)
             else:
                 report = self._answers(answers, answerer)
         except (CollectionError, JudgementError) as exc:
@@ -100,6 +105,20 @@ class Command(BaseCommand):
                 if r["current_first"]:
                     w(f"      current first broken: {r['current_first']['old']} above {r['current_first']['outranks']}")
         return report
+
+    def _calibrate(self, path):
+        from ...answer_calibration import TARGETS, calibrate
+
+        result = calibrate(load_answer_questions(path))
+        w = self.stdout.write
+        w(f"{'threshold':>10}{'shown':>8}{'right/shown':>13}{'right':>7}{'unanswerable shown':>20}")
+        for r in result["table"]:
+            w(f"{r['threshold']:>10.2f}{r['shown_rate']:>8.1%}{r['right_when_shown']:>13.1%}{r['right']:>7}"
+              f"{r['unanswerable_shown_rate']:>20.1%}")
+        chosen = result["chosen"]
+        w(f"\ntargets {TARGETS}")
+        w(f"chosen: {chosen}" if chosen else "no threshold meets the targets")
+        return {"table": result["table"], "chosen": chosen}
 
     def _answers(self, path, answerer):
         try:

@@ -1,0 +1,189 @@
+"""Notification benchmark: a daily digest for N subscribers and C changes,
+built and handed to a local SMTP server.
+
+    .venv/bin/python bench/notifications.py [--subscribers 100000] [--changes 20]
+        [--json bench/results/notifications.json]
+
+Set-up (not timed): a scratch database (SQLite by default,
+BENCH_DATABASE_URL for PostgreSQL), N users in bulk, each following one
+topic daily; C public policies in that topic, each then republished as a
+material change through Wagtail (so each change is a real
+``GuidanceChange``). Timed:
+
+* fan-out: one delivery row per change and follower (N x C rows), as the
+  worker does after each publication;
+* digest: ``send_due("daily")``, the task beat runs each morning: claim,
+  check each reader's right to see each page from the database, build one
+  e-mail per reader (plain text and HTML, a signed unsubscribe link), hand
+  it to the SMTP server (aiosmtpd in its own process on loopback, counting
+  what it accepts) and mark each sent.
+
+The resident memory of the process is sampled after every batch of
+readers: flat means the run does not hold the whole population.
+Target: 100,000 readers and 20 changes in 60 s or less.
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from _setup import ROOT, machine, peak_rss_mb, scratch_environment  # noqa: E402
+
+
+def rss_mb():
+    with open("/proc/self/statm") as f:
+        return round(int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20, 1)
+
+
+def fresh_postgres(url):
+    """An empty database each run: BENCH_DATABASE_URL is dropped and created again."""
+    if not url.startswith("postgres"):
+        return
+    from urllib.parse import urlsplit
+
+    import psycopg
+
+    parts = urlsplit(url)
+    name = parts.path.lstrip("/")
+    with psycopg.connect(url.replace(parts.path, "/postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        conn.execute(f'CREATE DATABASE "{name}"')
+
+
+def start_smtp():
+    proc = subprocess.Popen([sys.executable, "-m", "tests.smtp", "--count-only"], cwd=ROOT,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    return proc, int(proc.stdout.readline())
+
+
+def cpu_seconds(pid):
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def accepted(proc):
+    proc.stdin.write("count\n")
+    proc.stdin.flush()
+    return int(proc.stdout.readline())
+
+
+def populate(subscribers, changes, log):
+    from django.contrib.auth import get_user_model
+    from django.db import transaction
+
+    from knowledge.models import Subscription
+    from tests import factories as f
+
+    started = time.perf_counter()
+    topic = f.topic("bench-topic", "Bench topic")
+    pages = [f.policy(f"Bench policy {i}", topics=[topic]) for i in range(changes)]
+    User = get_user_model()
+    batch = 5000
+    for start in range(0, subscribers, batch):
+        with transaction.atomic():
+            users = User.objects.bulk_create([
+                User(username=f"bench{i}", email=f"bench{i}@example.gov", password="!")  # noqa: S106 - unusable
+                for i in range(start, min(subscribers, start + batch))])
+            Subscription.objects.bulk_create([
+                Subscription(user_id=u.pk, kind="topic", topic=topic, frequency="daily",
+                             target_key=Subscription.make_key("topic", topic.pk)) for u in users])
+    log(f"set-up: {subscribers} readers, {changes} pages in {time.perf_counter() - started:.1f} s")
+    return pages
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=100_000)
+    parser.add_argument("--changes", type=int, default=20)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))  # the quoted run: reference-notifications.json
+    args = parser.parse_args()
+    os.environ.setdefault("CELERY_BROKER_URL", "memory://")
+    fresh_postgres(os.environ.get("BENCH_DATABASE_URL", ""))
+    scratch_environment("govkm-bench-notify-")
+    from django.conf import settings
+    from django.db import connection
+    from django.db.models.signals import post_save
+
+    from knowledge.models import Delivery, GuidanceChange
+    from knowledge.subscriptions import delivery as sending
+    from knowledge.subscriptions.changes import fan_out
+    from tests.knowledge.conftest import publish_change
+
+    log = print
+    smtp, port = start_smtp()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 30
+    settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
+    settings.EMAIL_HOST_USER = settings.EMAIL_HOST_PASSWORD = ""
+    try:
+        pages = populate(args.subscribers, args.changes, log)
+        # fan-out is timed on its own below, not by the signal's after-commit task
+        settings.CELERY_TASK_ALWAYS_EAGER = False
+        from kmsite.celery import app
+
+        app.conf.task_always_eager = False
+        app.conf.broker_url = "memory://"
+        for page in pages:
+            publish_change(page, summary=f"{page.title}: the limit changed from £50 to £25.")
+        change_ids = list(GuidanceChange.objects.filter(kind="material").values_list("pk", flat=True))
+        assert len(change_ids) == args.changes, change_ids
+        post_save.receivers  # noqa: B018 - nothing listens to Delivery saves
+        started = time.perf_counter()
+        for pk in change_ids:
+            fan_out(pk)
+        fan_out_s = time.perf_counter() - started
+        rows = Delivery.objects.count()
+        log(f"fan-out: {rows} delivery rows in {fan_out_s:.1f} s")
+
+        samples = []
+        original = sending.Run._send_batch
+
+        def sampled(self, *a, **kw):
+            result = original(self, *a, **kw)
+            samples.append(rss_mb())
+            return result
+
+        sending.Run._send_batch = sampled
+        before = accepted(smtp)
+        server_cpu0 = cpu_seconds(smtp.pid)
+        cpu0 = time.process_time()
+        started = time.perf_counter()
+        counts = sending.Run("daily", batch_users=args.batch, in_app=True).execute()
+        digest_s = time.perf_counter() - started
+        cpu_s = time.process_time() - cpu0
+        handed = accepted(smtp) - before
+        server_cpu_s = cpu_seconds(smtp.pid) - server_cpu0
+        log(f"digest: {counts} in {digest_s:.1f} s ({digest_s / max(1, handed) * 1000:.2f} ms per e-mail, "
+            f"process CPU {cpu_s:.1f} s); SMTP server accepted {handed} (its CPU {server_cpu_s:.1f} s); "
+            f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections")
+        log(f"memory: {samples[0] if samples else 0} MB after the first batch, {max(samples or [0])} MB at most, "
+            f"{samples[-1] if samples else 0} MB at the end ({len(samples)} batches)")
+        result = {
+            "benchmark": "notifications-daily-digest", "database": connection.vendor,
+            "subscribers": args.subscribers, "changes": args.changes, "delivery_rows": rows,
+            "fan_out_s": round(fan_out_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
+            "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
+            "emails_accepted": handed, "ms_per_email": round(digest_s / max(1, handed) * 1000, 3),
+            "counts": counts, "target_s": 60, "met": digest_s <= 60 and handed == args.subscribers,
+            "rss_mb_first_batch": samples[0] if samples else None, "rss_mb_max": max(samples or [0]),
+            "rss_mb_last": samples[-1] if samples else None, "peak_rss_mb": peak_rss_mb(),
+            "load_average": os.getloadavg(), "machine": machine(),
+        }
+        print(json.dumps(result, indent=2, default=str))
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
+        print(f"written {args.json}")
+    finally:
+        smtp.stdin.close()
+        smtp.wait(10)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Following guidance and being told when it changes (issue 24); docs/notifications.md."""
