@@ -213,7 +213,7 @@ def test_the_server_serves_and_a_cookie_in_its_environment_logs_nobody_in(tmp_pa
 
     def signed_in_cookie():
         session = SessionStore()
-        session.update({SESSION_KEY: str(admin_user.pk), BACKEND_SESSION_KEY: settings.AUTHENTICATION_BACKENDS[0],
+        session.update({SESSION_KEY: str(admin_user.pk), BACKEND_SESSION_KEY: "kmsite.auth.ModelBackend",
                         HASH_SESSION_KEY: admin_user.get_session_auth_hash()})
         session.create()
         return f"{settings.SESSION_COOKIE_NAME}={session.session_key}"

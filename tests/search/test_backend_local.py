@@ -136,3 +136,22 @@ def test_health_is_red_while_the_database_holds_chunks_the_index_lacks():
     shutil.rmtree(backend.options.root() / "site")
     fresh = LocalSearchBackend("up2", {})
     assert fresh.health()["status"] == "red" and "search_reindex" in fresh.health()["detail"]
+
+
+def test_a_segment_left_by_a_writer_killed_before_its_commit_is_replaced(tmp_path):
+    """A writer killed after creating its segment's directory but before the
+    manifest named it leaves the directory behind; the next writer, which
+    takes the same step number, replaces it instead of failing on it (the
+    fault test of a worker killed mid-reindex saw FileExistsError)."""
+    import numpy as np
+
+    from search.backends.local.vectors import VectorSegment, write_segment
+
+    leftover = tmp_path / "vectors" / "s00000002"
+    leftover.mkdir(parents=True)
+    (leftover / "vectors.npy").write_bytes(b"half a file")
+    vectors = np.eye(3, 4, dtype=np.float32)
+    write_segment(leftover, vectors, [1, 2, 3], [10, 10, 11], [{}, {}, {}], LocalOptions())
+    segment = VectorSegment(leftover, None)
+    assert segment.uids.tolist() == [1, 2, 3]
+    assert np.allclose(segment.vectors, vectors)

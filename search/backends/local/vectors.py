@@ -24,6 +24,7 @@ Lucene's ``acceptOrds``). No hit is ever dropped after the search.
 
 import json
 import os
+import shutil
 from pathlib import Path
 
 import faiss
@@ -96,9 +97,13 @@ def _build_graph(vectors, options):
 
 
 def write_segment(directory, vectors, uids, pages, metadatas, options, graph=None):
-    """Write a new segment into ``directory`` (which must not exist) and
-    return its name. ``graph``: None decides by size."""
+    """Write a new segment into ``directory`` and return its name.
+    ``graph``: None decides by size. The caller holds the index's write
+    lock; a directory already there was left by a writer killed before its
+    commit (no manifest names it, so no reader opens it) and is replaced."""
     directory = Path(directory)
+    if directory.exists():
+        shutil.rmtree(directory)
     directory.mkdir(parents=True)
     vectors = np.ascontiguousarray(vectors, dtype=np.float32)
     _save_npy(directory / "vectors.npy", vectors)
