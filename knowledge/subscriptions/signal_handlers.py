@@ -6,7 +6,9 @@ task never ran (broker down) is picked up by the beat sweep."""
 import logging
 
 from django.db import transaction
+from django.db.models.signals import post_delete
 from django.dispatch import receiver
+from wagtail.models import Page
 from wagtail.signals import page_published, page_unpublished
 
 from ..models import KnowledgePage
@@ -46,3 +48,14 @@ def on_published(sender, instance, revision=None, **kwargs):
 def on_unpublished(sender, instance, **kwargs):
     if isinstance(instance, KnowledgePage) and not instance.alias_of_id:
         _enqueue([c.pk for c in changes.change_for_unpublication(instance)])
+
+
+@receiver(post_delete, sender=Page, dispatch_uid="km_follow_page_deleted")
+def on_page_deleted(sender, instance, **kwargs):
+    """Wagtail unpublishes a live page in ``pre_delete``, after Django has
+    collected the rows that cascade, so the unpublication recorded above
+    would outlive its page (a foreign key broken at commit). A deleted page
+    is nobody's to read: its changes go with it, and nothing is sent."""
+    from ..models import GuidanceChange
+
+    GuidanceChange.objects.filter(page_id=instance.pk).delete()
