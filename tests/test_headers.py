@@ -127,8 +127,14 @@ def test_signed_in_pages_hr_records_and_certificates_are_never_stored(client, se
 def test_the_dev_server_answers_404_to_a_path_out_of_static(settings, request):
     """``manage.py runserver``'s handler, as the command builds it under
     DEBUG: Django's own static handler raised SuspiciousFileOperation (500)."""
+    from django.contrib.staticfiles import finders
+
     settings.DEBUG = True
     settings.WHITENOISE_USE_FINDERS = settings.WHITENOISE_AUTOREFRESH = True
+    # finders are cached for the process; one made earlier in the suite may
+    # not know every app's static directory (the file below was a 404 there)
+    finders.get_finder.cache_clear()
+    request.addfinalizer(finders.get_finder.cache_clear)
     command = load_command_class(get_commands()["runserver"], "runserver")
     options = vars(command.create_parser("manage.py", "runserver").parse_args([]))  # no flags given
     handler = command.get_handler(**options)
