@@ -8,10 +8,6 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
-from django.core.management import get_commands, load_command_class
-from django.core.signals import request_finished, request_started
-from django.db import close_old_connections
-from django.test import RequestFactory
 
 from tests import factories as f
 from tests.training import factories as tf
@@ -124,33 +120,51 @@ def test_signed_in_pages_hr_records_and_certificates_are_never_stored(client, se
 
 
 # --- finding 11 --------------------------------------------------------------
-def test_the_dev_server_answers_404_to_a_path_out_of_static(settings, request):
-    """``manage.py runserver``'s handler, as the command builds it under
-    DEBUG: Django's own static handler raised SuspiciousFileOperation (500)."""
-    from django.contrib.staticfiles import finders
+@pytest.mark.django_db(transaction=True)
+def test_the_dev_server_answers_404_to_a_path_out_of_static(tmp_path, settings):
+    """``manage.py runserver`` itself, in its own process with the dev
+    settings (DEBUG): Django's own static handler raised
+    SuspiciousFileOperation (500) for a path climbing out of static/. Run
+    apart from the suite, whose process-wide caches (finders, commands)
+    earlier tests have filled."""
+    import http.client
+    import os
+    import subprocess
+    import sys
+    import time
 
-    settings.DEBUG = True
-    settings.WHITENOISE_USE_FINDERS = settings.WHITENOISE_AUTOREFRESH = True
-    # finders are cached for the process; one made earlier in the suite may
-    # not know every app's static directory (the file below was a 404 there)
-    finders.get_finder.cache_clear()
-    request.addfinalizer(finders.get_finder.cache_clear)
-    command = load_command_class(get_commands()["runserver"], "runserver")
-    options = vars(command.create_parser("manage.py", "runserver").parse_args([]))  # no flags given
-    handler = command.get_handler(**options)
-    statuses = {}
-    # as Django's test client does: the test's database connection stays open
-    request_started.disconnect(close_old_connections)
-    request_finished.disconnect(close_old_connections)
-    request.addfinalizer(lambda: request_started.connect(close_old_connections))
-    request.addfinalizer(lambda: request_finished.connect(close_old_connections))
-    for path in ("/static/..%2f..%2fsettings%2fbase.py", "/static/../../settings/base.py", "/static/css/govkm.css"):
-        environ = RequestFactory().get(path).environ
-        environ["PATH_INFO"] = environ["PATH_INFO"].replace("%2f", "/")  # as a WSGI server decodes it
-        started = []
-        body = b"".join(handler(environ, lambda status, headers, *a, seen=started: seen.append(status)))
-        statuses[path] = started[0].split()[0]
-        assert b"SECRET_KEY" not in body
+    from tests.conftest import free_port, port_open
+
+    db = settings.DATABASES["default"]
+    if db["ENGINE"].endswith("sqlite3"):
+        database_url = f"sqlite:///{db['NAME']}"
+    else:  # the suite's own test database, migrated (a 404 page looks up the site)
+        database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    port = free_port()
+    env = {"DATABASE_URL": database_url, "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KM_DOTENV": "0", "KM_VAR_DIR": str(tmp_path),
+           "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    server = subprocess.Popen(
+        [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not port_open("127.0.0.1", port):
+            assert server.poll() is None, server.stdout.read().decode(errors="replace")
+            assert time.monotonic() < deadline, "runserver did not start"
+            time.sleep(0.2)
+        statuses = {}
+        for path in ("/static/..%2f..%2fsettings%2fbase.py", "/static/../../settings/base.py", "/static/css/govkm.css"):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            connection.request("GET", path)
+            response = connection.getresponse()
+            body = response.read()
+            connection.close()
+            statuses[path] = str(response.status)
+            assert b"SECRET_KEY = " not in body and b"import environ" not in body  # not the settings file
+    finally:
+        server.terminate()
+        server.wait(10)
     assert statuses == {"/static/..%2f..%2fsettings%2fbase.py": "404", "/static/../../settings/base.py": "404",
                         "/static/css/govkm.css": "200"}
 
