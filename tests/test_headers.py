@@ -120,8 +120,7 @@ def test_signed_in_pages_hr_records_and_certificates_are_never_stored(client, se
 
 
 # --- finding 11 --------------------------------------------------------------
-@pytest.mark.django_db(transaction=True)
-def test_the_dev_server_answers_404_to_a_path_out_of_static(tmp_path, settings):
+def test_the_dev_server_answers_404_to_a_path_out_of_static(tmp_path):
     """``manage.py runserver`` itself, in its own process with the dev
     settings (DEBUG): Django's own static handler raised
     SuspiciousFileOperation (500) for a path climbing out of static/. Run
@@ -135,14 +134,13 @@ def test_the_dev_server_answers_404_to_a_path_out_of_static(tmp_path, settings):
 
     from tests.conftest import free_port, port_open
 
-    db = settings.DATABASES["default"]
-    if db["ENGINE"].endswith("sqlite3"):
-        database_url = f"sqlite:///{db['NAME']}"
-    else:  # the suite's own test database, migrated (a 404 page looks up the site)
-        database_url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    # a database of its own (a 404 page looks up the site; sharing the suite's
+    # test database let the server's rows collide with later tests' fixtures)
+    database_url = f"sqlite:///{tmp_path / 'dev.sqlite3'}"
     port = free_port()
     env = {"DATABASE_URL": database_url, "PATH": os.environ.get("PATH", ""), "HOME": str(tmp_path), "KM_DOTENV": "0", "KM_VAR_DIR": str(tmp_path),
            "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev", "HF_HUB_OFFLINE": "1", "PYTHONUNBUFFERED": "1"}
+    subprocess.run([sys.executable, "manage.py", "migrate", "--noinput", "-v0"], cwd=ROOT, env=env, check=True)
     server = subprocess.Popen(
         [sys.executable, "manage.py", "runserver", "--noreload", "--skip-checks", f"127.0.0.1:{port}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
