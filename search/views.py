@@ -228,16 +228,22 @@ def result_click(request, log_id, position):
     return HttpResponseRedirect(page.url)
 
 
-@require_POST
-def page_feedback(request, page_id):
-    """'Did this answer your question?' (CSRF-protected form on every page)."""
+def _feedback_page(request, page_id):
+    """The live guidance page feedback is about, if the visitor may view it."""
     from knowledge.models import KnowledgePage
-
-    from .models import PageFeedback
 
     page = get_object_or_404(KnowledgePage, pk=page_id, live=True)
     if not user_can_view_page(request.user, page):
         raise Http404("No such page")
+    return page
+
+
+@require_POST
+def page_feedback(request, page_id):
+    """'Did this answer your question?' (CSRF-protected form on every page)."""
+    from .models import PageFeedback
+
+    page = _feedback_page(request, page_id)
     helpful = request.POST.get("helpful")
     if helpful not in ("yes", "no"):
         return render(request, "search/feedback_thanks.html", {"page": page, "error": "Choose yes or no."}, status=400)
@@ -251,17 +257,13 @@ def answer_feedback(request, log_id):
     """'Did this answer your question?' on the answer card (CSRF-protected):
     goes to the answer's page owners, with the search and the revision it
     answered; a "no" puts the search in the unanswered-questions report."""
-    from knowledge.models import KnowledgePage
-
     from .models import PageFeedback
 
     try:
         page_id = int(request.POST.get("page", ""))
     except ValueError:
         raise Http404("No such page") from None
-    page = get_object_or_404(KnowledgePage, pk=page_id, live=True)
-    if not user_can_view_page(request.user, page):
-        raise Http404("No such page")
+    page = _feedback_page(request, page_id)
     helpful = request.POST.get("helpful")
     if helpful not in ("yes", "no"):
         return render(request, "search/feedback_thanks.html", {"page": page, "error": "Choose yes or no."}, status=400)
