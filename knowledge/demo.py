@@ -313,8 +313,8 @@ def run_demo_sweep(log=lambda msg: None):
 @transaction.atomic
 def reset_demo():
     """Remove the knowledge pages, taxonomy and demo users (not superusers
-    created outside the demo), and the search index."""
-    from search.models import Chunk, IndexedPage, IndexOutbox
+    created outside the demo). The search index is search's to clear
+    (``search.indexing.forget_index``; the ``load_demo`` command does both)."""
 
     home = HomePage.objects.first()
     if home is not None:
@@ -325,5 +325,4 @@ def reset_demo():
     OrgUnit.objects.all().delete()
     usernames = [u["username"] for u in read("users.yaml")["users"]]
     get_user_model().objects.filter(username__in=usernames).delete()
-    for model in (Chunk, IndexedPage, IndexOutbox, FreshnessSnapshot):
-        model.objects.all().delete()
+    FreshnessSnapshot.objects.all().delete()

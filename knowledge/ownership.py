@@ -18,17 +18,11 @@ from .notify import display_name, notify, send_pending_on_commit
 
 
 def staff_unit_id(user):
-    """The user's unit from training's staff profile, when there is one."""
-    profile = getattr(user, "staff_profile", None) if _has_staff_profiles() else None
+    """The user's unit, from the staff profile the training app keeps
+    (``user.staff_profile``, the reverse accessor: no import of training).
+    Without training, or without a profile, the user has no unit here."""
+    profile = getattr(user, "staff_profile", None)  # a missing profile raises an AttributeError subclass
     return getattr(profile, "unit_id", None)
-
-
-def _has_staff_profiles():
-    try:
-        from training.models import StaffProfile  # noqa: F401
-    except ImportError:
-        return False
-    return True
 
 
 @transaction.atomic

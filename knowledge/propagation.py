@@ -20,7 +20,7 @@ from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from . import fragments
+from . import fragments, signals
 from .directory import UnitDirectory, reviewers_for
 from .freshness import Freshness, freshness_state, propagation_depth
 from .models import Citation, KnowledgePage, LessonLearnedPage, MaterialChange, ReviewTask
@@ -32,13 +32,6 @@ HISTORIC = (Freshness.SUPERSEDED, Freshness.RESCINDED)
 
 def task_days():
     return int(getattr(settings, "KM_REVIEW_TASK_DAYS", 30))
-
-
-def _reindex(page_ids, reason="freshness"):
-    from search.indexing import schedule
-
-    for pk in page_ids:
-        schedule(pk, reason)
 
 
 @transaction.atomic
@@ -86,7 +79,9 @@ def propagate_change(page, revision_id, summary, changed_at=None, user=None, dep
         flagged = _flag(page, change, reached)
         change.flagged_count, change.depth_reached = len(flagged), max(reached.values(), default=(0, 0))[0]
         change.save(update_fields=["flagged_count", "depth_reached"])
-    notify_training(page, summary, changed_at)
+    signals.material_change.send(
+        sender=KnowledgePage, page_id=page.pk, revision_id=revision_id, summary=summary, changed_at=changed_at,
+    )
     return change
 
 
@@ -130,7 +125,7 @@ def _flag(page, change, reached):
     ids = [pk for pk, _, _ in rows]
     KnowledgePage.objects.filter(pk__in=ids).update(freshness=Freshness.NEEDS_REVIEW)
     fragments.pages_changed(ids)  # bulk_create sends no signals: their flag lists changed
-    _reindex(ids)
+    signals.freshness_changed.send(sender=KnowledgePage, page_ids=ids, reason="freshness")
     _notify_flagged(page, change, rows, reviewers)
     return ids
 
@@ -159,21 +154,6 @@ def _notify_flagged(page, change, rows, reviewers):
             f"Needs review: {page.title} changed", body, url="/admin/",
         )
     send_pending_on_commit()
-
-
-def notify_training(page, summary, changed_at):
-    """Training modules using the changed page are flagged by the training app."""
-    try:
-        from training import refresh
-    except ImportError:
-        return
-    if not hasattr(refresh, "on_material_change"):
-        return
-    try:
-        with transaction.atomic():
-            refresh.on_material_change(page, summary, changed_at)
-    except Exception:  # training is told best-effort; a publication never fails for it
-        logger.exception("training could not be told about the change to page %s", page.pk)
 
 
 def open_amendment_task(lesson):

@@ -3,11 +3,10 @@
 Reviewing is separate from editing. It sets ``last_reviewed_at`` with a
 queryset update (no new revision), closes the page's open scheduled-review
 and "cited page changed" tasks, writes a ``knowledge.review`` entry to the
-audit log (shown in the page's history), and asks search to re-index the
-page's freshness.
+audit log (shown in the page's history), and announces it
+(``signals.page_reviewed``): search re-indexes the page's freshness, and
+training counts an on-time review as evidence of competence.
 """
-
-import logging
 
 from django.db import transaction
 from django.utils import timezone
@@ -16,8 +15,8 @@ from wagtail.log_actions import log
 from .freshness import Freshness, freshness_state
 from .models import KnowledgePage, ReviewTask
 from .roles import ADMINISTRATORS, CONTENT_OWNERS
+from .signals import page_reviewed
 
-logger = logging.getLogger("govkm.knowledge")
 REVIEW_ACTION = "knowledge.review"
 AMENDMENT_ACTION = "knowledge.amendment"
 
@@ -102,9 +101,10 @@ def confirm_review(page, user, comment="", today=None):
         },
         content_changed=False,
     )
-    _reindex(page.pk)
-    if was_due is None or today <= was_due:
-        record_evidence(user, "review_on_time", page)
+    page_reviewed.send(
+        sender=KnowledgePage, page_id=page.pk, user_id=getattr(user, "pk", None), reviewed_on=today,
+        on_time=was_due is None or today <= was_due,
+    )
     return entry
 
 
@@ -125,23 +125,3 @@ def resolve_amendment(task, user, outcome, comment=""):
             content_changed=False,
         )
     return bool(updated)
-
-
-def _reindex(page_id):
-    from search.indexing import schedule
-
-    schedule(page_id, "freshness")
-
-
-def record_evidence(user, kind, page):
-    """Knowledge work as training evidence, when the training app is there."""
-    try:
-        from training import evidence
-    except ImportError:
-        return
-    if hasattr(evidence, "record_knowledge_evidence"):
-        try:
-            with transaction.atomic():
-                evidence.record_knowledge_evidence(user, kind, page)
-        except Exception:  # evidence is a courtesy; never fail a review for it
-            logger.exception("could not record %s evidence for page %s", kind, page.pk)

@@ -44,6 +44,7 @@ from .models import (
 from .models.pages import PolicyStatus
 from .notify import send_pending
 from .ownership import transfer_from_inactive_owners
+from .signals import freshness_changed
 
 HISTORIC = (Freshness.SUPERSEDED, Freshness.RESCINDED)
 IN_CHUNK = 500  # ids per IN (...) list
@@ -180,20 +181,12 @@ def recompute_states(today, progress, batch_size, summary):
 
 
 def reindex(page_ids, reason="freshness", per_transaction=200):
-    """Ask search to re-index pages whose state changed (their indexed
-    ``freshness`` is out of date). Uses ``schedule_many`` when the search app
-    offers one; otherwise ``schedule`` page by page, in small transactions
-    (``schedule`` looks through the transaction's pending work each time)."""
-    from search import indexing
-
-    many = getattr(indexing, "schedule_many", None)
+    """Announce that these pages' stored state changed (their indexed
+    ``freshness`` is out of date; search re-indexes them), in small
+    transactions so that a long sweep holds no lock for long."""
     for chunk in _chunks(page_ids, per_transaction):
         with transaction.atomic():
-            if many is not None:
-                many(chunk, reason)
-            else:
-                for pk in chunk:
-                    indexing.schedule(pk, reason)
+            freshness_changed.send(sender=KnowledgePage, page_ids=list(chunk), reason=reason)
 
 
 # --- review tasks --------------------------------------------------------

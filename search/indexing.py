@@ -181,6 +181,16 @@ def record_failure(page_id, error, attempts):
     )
 
 
+@transaction.atomic
+def forget_index():
+    """Delete every stored chunk, indexing state and pending indexing work
+    (the demo's reset; ``search_reindex`` rebuilds the index after it)."""
+    from .models import Chunk
+
+    for model in (Chunk, IndexedPage, IndexOutbox):
+        model.objects.all().delete()
+
+
 def schedule(page_id, reason, revision_id=None):
     """Record indexing work in the outbox now, and hand it to a worker once
     the surrounding transaction commits. If the broker is down the row

@@ -1,4 +1,11 @@
-"""Enqueue re-indexing whenever what search shows of a page may change."""
+"""Enqueue re-indexing whenever what search shows of a page may change.
+
+Wagtail's and the ORM's signals say when a page is published, unpublished,
+moved, deleted or restricted; knowledge's domain signals
+(``knowledge.signals``) say when its freshness changed or it was reviewed.
+Each handler only records the work: ``indexing.schedule`` writes an outbox
+row in the sender's transaction and hands it to a worker on commit.
+"""
 
 from django.db import transaction
 from django.db.models.signals import m2m_changed, post_delete, post_save
@@ -6,7 +13,9 @@ from django.dispatch import receiver
 from wagtail.models import Page, PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from .indexing import schedule
+from knowledge.signals import freshness_changed, page_reviewed
+
+from .indexing import schedule, schedule_many
 
 
 def _schedule_tree(page, reason):
@@ -50,6 +59,19 @@ def on_deleted(sender, instance, **kwargs):
 @receiver(post_page_move)
 def on_moved(sender, instance, **kwargs):
     _schedule_tree(instance, "moved")
+
+
+@receiver(freshness_changed)
+def on_freshness_changed(sender, page_ids, reason="freshness", **kwargs):
+    if len(page_ids) == 1:
+        schedule(page_ids[0], reason)
+    elif page_ids:
+        schedule_many(page_ids, reason)
+
+
+@receiver(page_reviewed)
+def on_reviewed(sender, page_id, **kwargs):
+    schedule(page_id, "freshness")
 
 
 @receiver(post_save, sender=PageViewRestriction)

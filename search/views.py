@@ -11,6 +11,7 @@ from django.utils.safestring import mark_safe
 from django.utils.text import capfirst
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
+from wagtail import hooks
 from wagtail.models import Page
 
 from kmsite.cache import read_ahead
@@ -74,7 +75,7 @@ def _search_page(request):
             result.position = offset + i
             result.href = f"{click}{result.position}/?page={result.page_id}" if log_id else result.url
             result.freshness_label = Freshness.LABELS.get(result.freshness, result.freshness)
-            result.learn_links = [(_module_url(m.slug), m.title) for m in learn.get(result.page_id, [])]
+            result.learn_links = learn.get(result.page_id, [])
             result.html = _result_html(result)
         context["response"] = response
         context["facets_html"] = _facets_html([
@@ -159,18 +160,20 @@ def _escape(value):
     return escape(str(value), quote=True)
 
 
-def _module_url(slug):
-    return reverse("training:module", args=[slug])
+#: Wagtail hook: ``fn(page_ids, limit) -> {page id: [(url, title)]}``,
+#: "Learn this" links under each result (training/wagtail_hooks.py fills
+#: it: the modules teaching the page). Search knows nothing of training.
+LEARN_LINKS_HOOK = "search_learn_links"
 
 
-def _learn_links(page_ids):
-    """Training modules that teach each result's page ("Learn this"), two at
-    most, from the map each process keeps per site epoch (training/teaching.py)."""
-    try:
-        from training.teaching import modules_teaching_pages
-    except ImportError:  # training not installed
-        return {}
-    return modules_teaching_pages(page_ids, 2)
+def _learn_links(page_ids, limit=2):
+    """"Learn this" links for each result's page, ``limit`` at most, from
+    whichever apps registered the hook."""
+    links = {}
+    for fn in hooks.get_hooks(LEARN_LINKS_HOOK):
+        for page_id, found in fn(page_ids, limit).items():
+            links[page_id] = (links.get(page_id, []) + list(found))[:limit]
+    return links
 
 
 def _error(message, field=None, status=400):

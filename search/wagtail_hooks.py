@@ -151,3 +151,11 @@ def add_search_panels(request, panels):
 def register_popular_menu_item():
     return PermissionMenuItem("Popular searches", reverse("kmsearch_popular"), icon_name="search",
                               order=715, permission="kmsearch.add_hiddensearchterm")
+
+
+@hooks.register("knowledge_related_pages")
+def related_pages(page, user, limit=5):
+    """"Related guidance" on knowledge pages (knowledge_tags.related_guidance)."""
+    from .service import SearchService
+
+    return SearchService().related(page, user, limit=limit)

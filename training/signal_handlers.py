@@ -1,4 +1,6 @@
-"""Signals: publication evidence, newcomers' assignments, assignment expansion.
+"""Signals: publication and review evidence, refreshers after a material
+change (knowledge's domain signals, ``knowledge.signals``), newcomers'
+assignments, assignment expansion.
 
 Work is enqueued on commit, so a rolled-back save enqueues nothing.
 """
@@ -10,6 +12,7 @@ from django.dispatch import receiver
 from wagtail.signals import page_published
 
 from knowledge.models import KnowledgePage
+from knowledge.signals import material_change, page_reviewed
 
 from . import tasks
 from .assignments import auto_assign_is_paused
@@ -24,6 +27,18 @@ def on_page_published(sender, instance, revision=None, **kwargs):
     if user_id:
         page_id = instance.pk
         transaction.on_commit(lambda: tasks.record_publication_evidence.delay(page_id, user_id))
+
+
+@receiver(material_change)
+def on_material_change(sender, page_id, summary, changed_at, **kwargs):
+    when = changed_at.isoformat()
+    transaction.on_commit(lambda: tasks.refresh_after_change.delay(page_id, summary, when))
+
+
+@receiver(page_reviewed)
+def on_page_reviewed(sender, page_id, user_id, on_time, **kwargs):
+    if on_time and user_id:
+        transaction.on_commit(lambda: tasks.record_review_evidence.delay(page_id, user_id))
 
 
 @receiver(post_save, sender=StaffProfile)

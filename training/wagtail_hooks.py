@@ -148,3 +148,15 @@ def training_admin_urls():
         path("training/import/", ImportView.as_view(), name="training_import"),
         path("training/import/<int:pk>/", ImportJobView.as_view(), name="training_import_job"),
     ]
+
+
+@hooks.register("search_learn_links")
+def learn_links(page_ids, limit):
+    """"Learn this" under search results (search/views.py): {page id:
+    [(module URL, module title)]}, the live modules teaching each page."""
+    from .teaching import modules_teaching_pages
+
+    return {
+        page_id: [(reverse("training:module", args=[m.slug]), m.title) for m in modules]
+        for page_id, modules in modules_teaching_pages(page_ids, limit).items()
+    }

@@ -1,11 +1,21 @@
+import logging
+
 from django import template
 from django.utils import timezone
+from wagtail import hooks
 
 from ..access import viewable_ids, viewer_facts
 from ..freshness import Freshness, freshness_state, open_flags
 from ..models.pages import PolicyStatus
 
 register = template.Library()
+logger = logging.getLogger("govkm.knowledge")
+
+#: Wagtail hook: ``fn(page, user, limit) -> [results with url, title,
+#: content_type]``, the pages closest to ``page`` that ``user`` may view.
+#: The search app registers one (search/wagtail_hooks.py); the first hook
+#: with an answer is used. Without one, a page shows no related guidance.
+RELATED_PAGES_HOOK = "knowledge_related_pages"
 
 
 @register.filter
@@ -62,14 +72,16 @@ def state_badge(state):
 
 @register.inclusion_tag("knowledge/includes/related.html", takes_context=True)
 def related_guidance(context, page, limit=5):
-    from search.service import SearchService
-
-    request = context["request"]
-    try:
-        related = SearchService().related(page, request.user, limit=limit)
-    except Exception:  # related links are a courtesy; never break the page
-        related = []
-    return {"related": related}
+    user = context["request"].user
+    for fn in hooks.get_hooks(RELATED_PAGES_HOOK):
+        try:
+            related = fn(page, user, limit=limit)
+        except Exception:  # related links are a courtesy; never break the page
+            logger.exception("related guidance for page %s could not be found", page.pk)
+            continue
+        if related:
+            return {"related": related}
+    return {"related": []}
 
 
 @register.tag("page_fragment")

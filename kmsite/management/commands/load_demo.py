@@ -1,8 +1,18 @@
+"""The demo site, every app's part in order.
+
+This command composes the apps, like ``kmsite/urls.py``: knowledge's pages,
+taxonomy and users first, then training's frameworks and curricula, which
+name those pages and users, then the search index over the pages. Each app
+owns its own step (``knowledge.demo``, ``training.demo``, ``search_reindex``)
+and knows nothing of the others; only this composition knows the order.
+"""
+
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 
 from kmsite.progress import Progress
-
-from ...demo import DEMO_PASSWORD, DemoContentError, load_demo, load_pages, reset_demo
+from knowledge.demo import DEMO_PASSWORD, DemoContentError, load_demo, load_pages, reset_demo
+from search.indexing import forget_index
 
 
 class Command(BaseCommand):
@@ -20,6 +30,7 @@ class Command(BaseCommand):
                 if answer.strip().lower() != "yes":
                     raise CommandError("Reset cancelled.")
             reset_demo()
+            forget_index()
             self.stdout.write("Demo content removed.")
         try:
             total = len(load_pages())
@@ -29,8 +40,6 @@ class Command(BaseCommand):
         except (DemoContentError, KeyError) as exc:
             raise CommandError(f"Demo content is invalid: {exc}") from exc
         self.stdout.write(self.style.SUCCESS(f"Demo pages: {created} created, {present} already present."))
-        from django.core.management import call_command
-
         call_command("load_training_demo", stdout=self.stdout)
         if created and not no_index:
             call_command("search_reindex", interactive=False, stdout=self.stdout)
