@@ -3,7 +3,7 @@
 Wagtail's and the ORM's signals say when a page is published, unpublished,
 moved, deleted or restricted; knowledge's domain signals
 (``knowledge.signals``) say when its freshness changed or it was reviewed.
-Each handler only records the work: ``indexing.schedule`` writes an outbox
+Each handler only records the work: ``outbox.schedule`` writes an outbox
 row in the sender's transaction and hands it to a worker on commit.
 """
 
@@ -15,7 +15,7 @@ from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from knowledge.signals import freshness_changed, page_reviewed
 
-from .indexing import schedule, schedule_many
+from .outbox import schedule, schedule_many
 
 
 def _schedule_tree(page, reason):

@@ -8,7 +8,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from .models import Certificate, Enrolment, EnrolmentKind
+from .models import ActivityProgress, Certificate, Enrolment, EnrolmentKind
 
 
 def add_months(day, months):
@@ -32,13 +32,18 @@ def issue_certificate(user, curriculum, when=None):
     return Certificate.objects.create(user=user, curriculum=curriculum, issued_at=when, expires_on=expires)
 
 
+def reset_progress(user, modules):
+    """Clear activity progress (not the attempt history) so a learner can redo
+    modules for recertification."""
+    ActivityProgress.objects.filter(user=user, activity__module__in=modules).delete()
+
+
 def process_expiry(today=None):
     """Give every holder of a certificate expiring within the window a
     recertification enrolment (due on the expiry date) and a reminder.
     Idempotent: a certificate is handled once (``reminded_at``), and a
     certificate that has already been renewed is skipped."""
     from . import notify
-    from .learning import reset_progress
 
     today = today or timezone.localdate()
     horizon = today + recertification_window()

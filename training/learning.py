@@ -388,9 +388,3 @@ def confirm_refresher(user, enrolment):
     if enrolment.completed_at is None:
         enrolment.completed_at = timezone.now()
         enrolment.save(update_fields=["completed_at"])
-
-
-def reset_progress(user, modules):
-    """Clear activity progress (not the attempt history) so a learner can redo
-    modules for recertification."""
-    ActivityProgress.objects.filter(user=user, activity__module__in=modules).delete()

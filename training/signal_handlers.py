@@ -14,7 +14,7 @@ from wagtail.signals import page_published
 from knowledge.models import KnowledgePage
 from knowledge.signals import material_change, page_reviewed
 
-from . import tasks
+from . import refresh, tasks
 from .assignments import auto_assign_is_paused
 from .models import Assignment, StaffProfile
 
@@ -31,8 +31,16 @@ def on_page_published(sender, instance, revision=None, **kwargs):
 
 @receiver(material_change)
 def on_material_change(sender, page_id, summary, changed_at, **kwargs):
-    when = changed_at.isoformat()
-    transaction.on_commit(lambda: tasks.refresh_after_change.delay(page_id, summary, when))
+    """Once the publication commits: flag the modules using the page, enrol
+    their past learners in a refresher (e-mails go through tasks). A
+    failure here is logged and never undoes the publication."""
+
+    def refresh_modules():
+        page = KnowledgePage.objects.filter(pk=page_id).first()
+        if page is not None:
+            refresh.on_material_change(page, summary, changed_at)
+
+    transaction.on_commit(refresh_modules, robust=True)
 
 
 @receiver(page_reviewed)

@@ -115,24 +115,6 @@ def run_import_job(job_id):
 
 
 @shared_task(acks_late=True)
-def refresh_after_change(page_id, summary, changed_at):
-    """Page ``page_id`` changed materially at ``changed_at`` (ISO 8601):
-    flag the modules using it, enrol their past learners in a refresher
-    (``refresh.on_material_change``; running it twice adds nothing)."""
-    from django.utils.dateparse import parse_datetime
-
-    from knowledge.models import KnowledgePage
-
-    from .refresh import on_material_change
-
-    page = KnowledgePage.objects.filter(pk=page_id).first()
-    if page is None:
-        return 0
-    result = on_material_change(page, summary, parse_datetime(changed_at))
-    return len(result.review_requests)
-
-
-@shared_task(acks_late=True)
 def record_review_evidence(page_id, user_id):
     """An on-time review of ``page_id`` by ``user_id`` as evidence of competence."""
     from knowledge.models import KnowledgePage

@@ -117,7 +117,9 @@ def test_unpublished_citing_pages_are_not_flagged(graph):
     assert not ReviewTask.objects.filter(page_id=draft.pk).exists()
 
 
-def test_training_modules_using_the_page_are_flagged(graph):
+def test_training_modules_using_the_page_are_flagged(graph, django_capture_on_commit_callbacks):
+    """Through knowledge's ``material_change`` signal: training's handler
+    enqueues the refresh when the publication commits, not before."""
     from tests.training import factories as tf
     from training.models import ModuleReviewRequest
 
@@ -125,7 +127,11 @@ def test_training_modules_using_the_page_are_flagged(graph):
     module_owner = f.user("module-owner", "hr")
     module = tf.module("Travel essentials", owners=[module_owner])
     tf.read_activity(module, g["a"])
-    publish_change(g["a"], "Per diems halved")
+    with django_capture_on_commit_callbacks() as callbacks:
+        publish_change(g["a"], "Per diems halved")
+    assert not ModuleReviewRequest.objects.exists()  # nothing before the commit
+    for callback in callbacks:
+        callback()
     request = ModuleReviewRequest.objects.get(module=module)
     assert request.summary == "Per diems halved" and request.page_id == g["a"].pk
     module.refresh_from_db()

@@ -133,7 +133,9 @@ def test_review_page_explains_why_review_is_needed(client, page):
     assert 'name="csrfmiddlewaretoken"' in html
 
 
-def test_only_an_on_time_review_counts_as_training_evidence(page):
+def test_only_an_on_time_review_counts_as_training_evidence(page, django_capture_on_commit_callbacks):
+    """Through knowledge's ``page_reviewed`` signal: training records the
+    evidence once the review commits."""
     from knowledge.review import confirm_review
     from tests.training import factories as tf
     from training.models import CompetenceEvidenceRule, LevelEvidence
@@ -141,8 +143,13 @@ def test_only_an_on_time_review_counts_as_training_evidence(page):
     _, competences = tf.framework(codes=("KM1",))
     CompetenceEvidenceRule.objects.create(competence=competences["KM1"], kind="review_on_time")
     stored = KnowledgePage.objects.get(pk=page.pk).specific
-    confirm_review(stored, page.owner_user)  # due in 2021: late, no evidence
+    with django_capture_on_commit_callbacks(execute=True):
+        confirm_review(stored, page.owner_user)  # due in 2021: late, no evidence
     assert not LevelEvidence.objects.filter(user=page.owner_user).exists()
-    confirm_review(stored, page.owner_user)  # now due next year: on time
+    with django_capture_on_commit_callbacks() as callbacks:
+        confirm_review(stored, page.owner_user)  # now due next year: on time
+    assert not LevelEvidence.objects.filter(user=page.owner_user).exists()  # not before the commit
+    for callback in callbacks:
+        callback()
     evidence = LevelEvidence.objects.get(user=page.owner_user)
     assert evidence.knowledge_kind == "review_on_time" and evidence.page_id == page.pk

@@ -254,7 +254,7 @@ def test_a_failed_primary_write_keeps_the_local_copy_and_retries(commit):
 
 
 def test_schedule_many_batches_work_and_keeps_it_in_the_outbox(commit):
-    from search.indexing import schedule_many
+    from search.outbox import schedule_many
 
     pages = [f.policy(f"Batch policy {i}", body="batched indexing words", publish=True) for i in range(5)]
     IndexOutbox.objects.all().delete()

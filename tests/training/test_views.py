@@ -155,7 +155,7 @@ def test_search_results_offer_learn_this_links(client, django_capture_on_commit_
     """A search result whose page a module uses links to that module."""
     from tests import factories as kf
     from tests.training import factories as tf
-    from training.templatetags.training_tags import modules_teaching_many
+    from training.teaching import modules_teaching_many
 
     from .reference import modules_teaching
 
