@@ -13,7 +13,7 @@ from wagtail.admin.ui.tables import Column
 from wagtail.admin.views.generic.base import WagtailAdminTemplateMixin
 from wagtail.admin.views.reports import ReportView
 
-from .freshness import Freshness, freshness_state, open_flags
+from .freshness import Freshness, freshness_state
 from .models import KnowledgePage, OrgUnit, ReviewTask
 from .notify import mark_read
 from .reports import can_view_report, oldest_items, report_unit_ids, trend, trend_svg, unit_rows, visibilities_for
@@ -60,7 +60,7 @@ class ReviewView(WagtailAdminTemplateMixin, TemplateView):
             "form": kwargs.get("form") or ReviewForm(),
             "state": state,
             "state_label": Freshness.LABELS[state],
-            "flags": open_flags(self.page),
+            "flags": self.page.open_flags(),
             "amendments": ReviewTask.objects.open().filter(page=self.page, kind=ReviewTask.Kind.AMENDMENT)
             .select_related("lesson"),
             "tasks": ReviewTask.objects.open().filter(page=self.page, kind=ReviewTask.Kind.CYCLE)

@@ -126,26 +126,5 @@ def freshness_state(page, today=None):
         today=today,
         status=getattr(page, "status", None),
         superseded=superseded,
-        flagged=has_open_flags(page),
-    )
-
-
-def has_open_flags(page):
-    """Whether ``page`` awaits review because a page it cites changed."""
-    if not getattr(page, "pk", None):
-        return False
-    from .models import ReviewTask
-
-    return ReviewTask.objects.open().filter(page_id=page.pk, kind=ReviewTask.Kind.CITED_CHANGE).exists()
-
-
-def open_flags(page):
-    """The open "cited page changed" flags of ``page``, newest first."""
-    from .models import ReviewTask
-
-    return list(
-        ReviewTask.objects.open()
-        .filter(page_id=page.pk, kind=ReviewTask.Kind.CITED_CHANGE)
-        .select_related("changed_page", "via_page")
-        .order_by("-created_at")
+        flagged=page.has_open_flags() if getattr(page, "pk", None) else False,
     )

@@ -12,11 +12,18 @@ import logging
 from django.conf import settings
 from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.dispatch import Signal
 from django.utils import timezone
 
 from .models import Notification
 
 logger = logging.getLogger("govkm.knowledge")
+
+#: Notifications wait to be e-mailed (no arguments). Knowledge's own
+#: signal handler sends them through the worker once the transaction
+#: commits (signal_handlers.py), so this module never imports the tasks
+#: that import it.
+emails_pending = Signal()
 
 
 def absolute(path):
@@ -42,16 +49,7 @@ def notify(recipient, key, kind, subject, body, url=""):
 def send_pending_on_commit():
     """Send pending e-mails once the current transaction commits (through
     the worker when one runs; in-process otherwise)."""
-
-    def send():
-        from .tasks import send_notification_emails
-
-        try:
-            send_notification_emails.delay()
-        except Exception as exc:  # broker down: the next sweep sends them
-            logger.warning("notification e-mails left for the next sweep (%s)", exc)
-
-    transaction.on_commit(send)
+    emails_pending.send(sender=Notification)
 
 
 def send_pending(limit=None):

@@ -7,21 +7,28 @@ the day before a successor (a live policy that ``supersedes`` it) took
 effect. A superseded or rescinded policy with neither an effective-to date
 nor a dated successor has no known end, so it is not reported as in force
 on any date: give it an effective-to date to answer for it.
+
+The rules take the policies (a queryset, a page) as arguments and import
+no model: the page models use them (``models/pages.py``).
 """
 
 import datetime
 from dataclasses import dataclass
 
+from django.db import models
 from django.db.models import Exists, OuterRef, Q
 
 
-def in_force_on(day, queryset=None):
-    """Policies (live, from ``queryset``) in force on ``day``."""
-    from .models import PolicyPage
-    from .models.pages import PolicyStatus
+class PolicyStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    IN_FORCE = "in_force", "In force"
+    SUPERSEDED = "superseded", "Superseded"
+    RESCINDED = "rescinded", "Rescinded"
 
-    queryset = PolicyPage.objects.live() if queryset is None else queryset
-    successors = PolicyPage.objects.live().exclude(status=PolicyStatus.DRAFT).filter(supersedes=OuterRef("pk"))
+
+def in_force_on(day, queryset):
+    """Policies (live, from ``queryset`` of ``PolicyPage``) in force on ``day``."""
+    successors = queryset.model.objects.live().exclude(status=PolicyStatus.DRAFT).filter(supersedes=OuterRef("pk"))
     started = successors.filter(effective_date__isnull=False, effective_date__lte=day)
     dated = successors.filter(effective_date__isnull=False)
     return (
@@ -53,8 +60,6 @@ def end_date(policy, successor=_UNKNOWN):
 
 
 def successor_of(policy):
-    from .models.pages import PolicyStatus
-
     return (
         policy.superseded_by_set.live().exclude(status=PolicyStatus.DRAFT)
         .order_by("effective_date", "pk").first()

@@ -1,6 +1,8 @@
 """Keep page access tokens in step with audiences and view restrictions, and
 set off the freshness work a publication or a departure causes."""
 
+import logging
+
 from django.apps import apps
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Group
@@ -10,10 +12,24 @@ from django.dispatch import receiver
 from wagtail.models import PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
-from . import fragments
+from . import fragments, tasks
 from .access import SECTION_DEPTH, forget_viewers, refresh_access, sync_audience_restriction
-from .models import KnowledgePage
+from .models import KnowledgePage, Notification
+from .notify import emails_pending
 from .roles import sync_section_permissions
+
+logger = logging.getLogger("govkm.knowledge")
+
+
+@receiver(emails_pending, sender=Notification)
+def on_emails_pending(sender, **kwargs):
+    def send():
+        try:
+            tasks.send_notification_emails.delay()
+        except Exception as exc:  # broker down: the next sweep sends them
+            logger.warning("notification e-mails left for the next sweep (%s)", exc)
+
+    transaction.on_commit(send)
 
 
 @receiver(page_published)

@@ -41,9 +41,9 @@ from .models import (
     ReviewTask,
     Visibility,
 )
-from .models.pages import PolicyStatus
 from .notify import send_pending
 from .ownership import transfer_from_inactive_owners
+from .policies import PolicyStatus
 from .signals import freshness_changed
 
 HISTORIC = (Freshness.SUPERSEDED, Freshness.RESCINDED)

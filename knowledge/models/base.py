@@ -19,6 +19,7 @@ from wagtail.search import index
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
 from ..serving import ViewRestrictionMemoMixin
 from ..subscriptions.panels import FollowersPanel
+from .review import OwnershipTransfer, ReviewTask
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
            "add_months"]
@@ -186,6 +187,19 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         due = self.next_review_due
         return due is not None and due < (today or timezone.localdate())
 
+    def has_open_flags(self):
+        """Whether the page awaits review because a page it cites changed."""
+        return ReviewTask.objects.open().filter(page_id=self.pk, kind=ReviewTask.Kind.CITED_CHANGE).exists()
+
+    def open_flags(self):
+        """The open "cited page changed" flags of the page, newest first."""
+        return list(
+            ReviewTask.objects.open()
+            .filter(page_id=self.pk, kind=ReviewTask.Kind.CITED_CHANGE)
+            .select_related("changed_page", "via_page")
+            .order_by("-created_at")
+        )
+
     def save(self, *args, **kwargs):
         self.review_due = self.next_review_due
         self.freshness = freshness_state(self) if self.live else Freshness.FRESH
@@ -202,8 +216,6 @@ class KnowledgePage(ViewRestrictionMemoMixin, Page):
         for name in self.review_state_fields:
             setattr(obj, name, stored[name])
         if obj.owner_user_id not in (None, stored["owner_user_id"]):
-            from .review import OwnershipTransfer
-
             # A page passed on when its owner left or moved is not handed
             # back by publishing a revision written before the hand-over.
             if OwnershipTransfer.objects.filter(page_id=self.pk, from_user_id=obj.owner_user_id).exists():

@@ -18,6 +18,7 @@ from wagtail.search import index
 from .. import fragments
 from ..access import viewable_pages, without_unviewable
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
+from ..policies import PolicyStatus, in_force_on, parse_day, supersession_chain
 from ..serving import ViewRestrictionMemoMixin
 from .base import KnowledgePage
 from .taxonomy import Topic
@@ -90,10 +91,9 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
 
     @path("freshness/")
     def freshness(self, request):
-        from ..reports import public_figures
-
-        context = {"page": self, "self": self, **public_figures(request.user)}
-        return TemplateResponse(request, "knowledge/freshness_figures.html", context)
+        """How current the guidance is; the template asks for the figures
+        the visitor may see (``{% public_freshness_figures %}``)."""
+        return TemplateResponse(request, "knowledge/freshness_figures.html", {"page": self, "self": self})
 
 
 class SectionIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
@@ -120,8 +120,6 @@ class SectionIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
 
     @path("in-force/")
     def in_force(self, request):
-        from ..policies import in_force_on, parse_day
-
         if not PolicyPage.objects.child_of(self).exists():
             raise Http404("This section holds no policies")
         today = timezone.localdate()
@@ -167,13 +165,6 @@ class TopicIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
             template="knowledge/topic_detail.html",
             context_overrides={"topic": topic, "page_obj": paginator.get_page(request.GET.get("page"))},
         )
-
-
-class PolicyStatus(models.TextChoices):
-    DRAFT = "draft", "Draft"
-    IN_FORCE = "in_force", "In force"
-    SUPERSEDED = "superseded", "Superseded"
-    RESCINDED = "rescinded", "Rescinded"
 
 
 class PolicyPage(KnowledgePage):
@@ -244,8 +235,6 @@ class PolicyPage(KnowledgePage):
 
     def get_context(self, request, *args, **kwargs):
         from ..access import viewable_ids
-        from ..policies import parse_day, supersession_chain
-
         context = super().get_context(request, *args, **kwargs)
 
         # Every policy named on this page (the chain of versions, the one

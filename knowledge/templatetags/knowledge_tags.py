@@ -5,8 +5,9 @@ from django.utils import timezone
 from wagtail import hooks
 
 from ..access import viewable_ids, viewer_facts
-from ..freshness import Freshness, freshness_state, open_flags
-from ..models.pages import PolicyStatus
+from ..freshness import Freshness, freshness_state
+from ..policies import PolicyStatus
+from ..reports import public_figures
 
 register = template.Library()
 logger = logging.getLogger("govkm.knowledge")
@@ -50,7 +51,7 @@ def freshness_badge(context, page):
     state = freshness_state(page)
     request = context.get("request")
     user = getattr(request, "user", None)
-    flags = _flag_lines(open_flags(page), user) if state == Freshness.NEEDS_REVIEW else []
+    flags = _flag_lines(page.open_flags(), user) if state == Freshness.NEEDS_REVIEW else []
     return {
         "state": state,
         "label": Freshness.LABELS[state],
@@ -68,6 +69,13 @@ def state_badge(state):
     a name)."""
     label = Freshness.LABELS.get(state) or dict(PolicyStatus.choices).get(state, state)
     return {"state": state, "label": label}
+
+
+@register.simple_tag(takes_context=True)
+def public_freshness_figures(context):
+    """The freshness figures (``reports.public_figures``) of the pages the
+    visitor may see: ``{% public_freshness_figures as report %}``."""
+    return public_figures(context["request"].user)
 
 
 @register.inclusion_tag("knowledge/includes/related.html", takes_context=True)

@@ -33,7 +33,7 @@ def chain():
 
 
 def titles(day):
-    return set(in_force_on(day).values_list("title", flat=True))
+    return set(in_force_on(day, PolicyPage.objects.live()).values_list("title", flat=True))
 
 
 def test_in_force_on_a_date(chain):
