@@ -44,8 +44,6 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
-from kmsite.cache import first_read
-
 logger = logging.getLogger("govkm.knowledge")
 
 EPOCH_KEY = "km:frag:epoch"
@@ -121,7 +119,7 @@ def _start():
 def site_epoch():
     """The current site epoch, or None if the cache cannot be reached."""
     try:
-        epoch = first_read(cache, EPOCH_KEY)
+        epoch = cache.get(EPOCH_KEY)
         if epoch is None:
             cache.add(EPOCH_KEY, _start(), None)
             epoch = cache.get(EPOCH_KEY)

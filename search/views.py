@@ -1,6 +1,5 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
-from django.core.cache import cache
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
 from django.urls import reverse
@@ -8,39 +7,18 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from wagtail.models import Page
 
-from kmsite.cache import read_ahead
 from kmsite.security import search_rate_limited
-from knowledge.access import user_can_view_page, viewer_cache_key
-from knowledge.fragments import EPOCH_KEY
+from knowledge.access import user_can_view_page
 from knowledge.freshness import Freshness
 
 from . import analytics, answers
 from .openapi import schema
-from .service import FACET_LABELS_KEY, SYNONYM_CACHE_KEY, SearchError, SearchService, facet_labels, parse_request
-
-
-def _read_ahead(request, page):
-    """The small cache entries a search reads, fetched in one round trip
-    (kmsite/cache.py): today's synonyms and the viewer's groups; for the
-    search page also the facet labels and the site epoch ("Learn this")."""
-    keys = [SYNONYM_CACHE_KEY]
-    if request.user.is_authenticated:
-        keys.append(viewer_cache_key(request.user.pk))
-    if page:
-        keys += [FACET_LABELS_KEY, EPOCH_KEY]
-    return read_ahead(cache, keys)
+from .service import SearchError, SearchService, facet_labels, parse_request
 
 
 @require_GET
 @search_rate_limited(as_json=False)  # one budget with the API
 def search_page(request):
-    if not request.GET.get("q"):
-        return _search_page(request)
-    with _read_ahead(request, page=True):
-        return _search_page(request)
-
-
-def _search_page(request):
     context = {"query": "", "error": "", "response": None}
     try:
         search_request = parse_request(request.GET, strict=False, allow_empty=True)
@@ -126,9 +104,8 @@ def _error(message, field=None, status=400):
 def api_search(request):
     try:
         search_request = parse_request(request.GET, strict=True)
-        with _read_ahead(request, page=False):
-            response = SearchService().search(search_request, request.user)
-            outcome = answers.answer_for(response)
+        response = SearchService().search(search_request, request.user)
+        outcome = answers.answer_for(response)
     except SearchError as exc:
         return _error(str(exc), exc.field)
     log_id = analytics.record_search(request, search_request, response, answer=outcome)

@@ -128,7 +128,6 @@ def test_an_over_long_query_is_refused_however_much_of_it_is_white_space_or_cont
 def test_the_schema_and_the_parser_agree_on_which_queries_are_valid(q):
     """The OpenAPI schema's rule for ``q`` (maxLength and pattern) and the
     parser's accept exactly the same queries."""
-    import re
 
     from search.openapi import QUERY_PATTERN
     from search.service import normalise_query
@@ -267,45 +266,3 @@ def test_a_result_escapes_every_value_but_the_snippet_html(full):
     assert ("Learn this:" in html and "Superseded by" in html and "reviewed 2026-01-05" in html) == full
 
 
-@pytest.mark.parametrize("path", ["/search/", "/api/search/"])
-def test_a_search_reads_its_small_cache_entries_in_one_round_trip(client, content, settings, redis_url, monkeypatch, path):
-    """Synonyms, the viewer's groups and (search page) facet labels and the
-    site epoch come in one MGET, not one GET each; the answer is the one
-    the separate reads gave."""
-    import redis.client
-
-    from kmsite.cache import read_ahead
-
-    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
-                                   "KEY_PREFIX": "km-read-ahead-test"}}
-    from django.core.cache import cache
-
-    cache.clear()
-    client.force_login(f.user("reader", "civil_servant"))
-    client.get(path, {"q": "gift"})  # entries made and cached
-    commands = []
-    real = redis.client.Redis.execute_command
-
-    def record(self, *args, **options):
-        commands.append((args[0], [str(a) for a in args[1:]]))
-        return real(self, *args, **options)
-
-    monkeypatch.setattr(redis.client.Redis, "execute_command", record)
-    together = client.get(path, {"q": "gift", "page": "1"})
-    small = ("synonyms", "km:viewer", "facet-labels", "frag:epoch") if path == "/search/" else ("synonyms", "km:viewer")
-    singles = [key for name, keys in commands if name == "GET" for key in keys]
-    assert not [key for key in singles if any(part in key for part in small)], commands
-    multi = [keys for name, keys in commands if name == "MGET"]
-    assert len(multi) == 1 and all(any(part in key for key in multi[0]) for part in small), commands
-
-    monkeypatch.setattr("search.views.read_ahead", lambda cache, keys: read_ahead(cache, []))
-    apart = client.get(path, {"q": "gift", "page": "1"})
-    assert together.status_code == apart.status_code == 200
-    if path == "/api/search/":
-        strip = lambda data: {k: v for k, v in data.items() if k not in ("took_ms", "search_id")}  # noqa: E731
-        assert strip(together.json()) == strip(apart.json())
-    else:
-        def strip(page):  # the search log id (clicks, answer feedback) and the masked CSRF token differ per request
-            return re.sub(r'/search/(?:go|answer-feedback)/[^/]+/|name="csrfmiddlewaretoken" value="[^"]+"', "", page.content.decode())
-
-        assert strip(together) == strip(apart)
