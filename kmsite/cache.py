@@ -10,9 +10,6 @@ its own, so one per pool is kept and reused. Behaviour is otherwise
 Django's: same pools, same serializer, same options.
 """
 
-import contextlib
-import contextvars
-
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
 
@@ -81,37 +78,8 @@ def count_in_window(cache, key, seconds):
     return count
 
 
-# --- reading ahead ------------------------------------------------------------
-# A search reads several small entries that do not depend on one another
-# (today's synonyms, the viewer's groups, facet labels, the site epoch), each
-# from a different module, each one round trip. ``read_ahead`` fetches them
-# in one (MGET) for the length of a block; ``first_read`` answers from it.
-_ahead = contextvars.ContextVar("km_cache_read_ahead", default=None)
-
-
-@contextlib.contextmanager
-def read_ahead(cache, keys):
-    """For the block, ``first_read(cache, key)`` of any of ``keys`` answers
-    from one ``get_many`` made here: the value, or None where the cache held
-    nothing. If the cache cannot be reached, nothing is read ahead and each
-    read goes to the cache as usual (and meets the error where it is handled)."""
-    keys = list(dict.fromkeys(keys))
-    try:
-        found = cache.get_many(keys)
-    except Exception:
-        found, keys = {}, []
-    token = _ahead.set((cache, found, frozenset(keys)))
-    try:
-        yield
-    finally:
-        _ahead.reset(token)
-
-
 def first_read(cache, key):
-    """``cache.get(key)``, from the read-ahead if this block has one for
-    ``key``. Only for a key's first read in a request: a read after this
-    request wrote the key must go to the cache (``cache.get``)."""
-    ahead = _ahead.get()
-    if ahead is not None and ahead[0] is cache and key in ahead[2]:
-        return ahead[1].get(key)
+    """``cache.get(key)``. What is left of a read-ahead (one MGET for a
+    search's small entries) removed in issue 28; search/service.py still
+    calls it and can call ``cache.get`` instead."""
     return cache.get(key)

@@ -75,11 +75,9 @@ def viewer_facts(user):
         return facts
     from django.core.cache import cache
 
-    from kmsite.cache import first_read
-
     key = viewer_cache_key(user.pk)
     try:
-        facts = first_read(cache, key)
+        facts = cache.get(key)
     except Exception:  # cache down: read the database
         facts = None
     if facts is None:

@@ -38,15 +38,11 @@ import hashlib
 import logging
 import secrets
 import threading
-import time
 
 from django.conf import settings
 from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
-
-from kmsite.cache import first_read
-from kmsite.inflight import InFlight
 
 logger = logging.getLogger("govkm.knowledge")
 
@@ -101,88 +97,16 @@ def put(key, html):
         logger.warning("page fragment not stored (%s)", exc)
 
 
-# Renders of one body at a time. Across processes, the renderer holds a
-# claim in the cache and the others read the cache until the body appears,
-# for at most RENDER_WAIT_SECONDS, then render it themselves. Within a
-# process, requests for a body being rendered wait for that request
-# (kmsite/inflight.py), which may itself be waiting for another process:
-# long enough for both.
-RENDER_WAIT_SECONDS = 2.0
-_CLAIM_SECONDS = 10  # outlives any render; released as soon as it is done
-_POLL_FIRST, _POLL_MOST = 0.01, 0.1
-_renders = InFlight(2 * RENDER_WAIT_SECONDS + 1)
-
-
 def get_or_render(key, render):
     """The body stored under ``key``; if there is none, ``render()`` makes
-    it and it is stored. However many requests in however many web
-    processes miss the same body at once (a page just published, a popular
-    page after the cache was emptied), it is rendered about once."""
+    it and it is stored. Requests that miss the same body at once each
+    render it (a single-flight of renders measured no difference the noise
+    resolves: docs/performance.md)."""
     html = get(key)
-    if html is not None:
-        return html
-    with _renders.once(key) as leading:
-        if not leading:  # another thread here rendered it, or gave up waiting
-            html = get(key)
-            return html if html is not None else _render_and_store(key, render)
-        claimed_at = time.monotonic()
-        if not _claim(key):  # another process is rendering it
-            html = _wait_for(key)
-            if html is not None:
-                return html
-            return _render_and_store(key, render)
-        try:
-            html = get(key)  # stored between the first look and the claim?
-            return html if html is not None else _render_and_store(key, render)
-        finally:
-            if time.monotonic() - claimed_at < _CLAIM_SECONDS - 1:  # still ours: not expired, so not retaken
-                _release(key)
-
-
-def _render_and_store(key, render):
-    html = render()
-    put(key, html)
+    if html is None:
+        html = render()
+        put(key, html)
     return html
-
-
-def _claim_key(key):
-    return key + ":rendering"
-
-
-def _claim(key):
-    """Whether this process may render the body: no other holds the claim,
-    or the cache cannot say (then everybody renders, as without a cache)."""
-    try:
-        return cache.add(_claim_key(key), 1, _CLAIM_SECONDS)
-    except Exception as exc:
-        logger.warning("page fragment cache unavailable (%s)", exc)
-        return True
-
-
-def _release(key):
-    try:
-        cache.delete(_claim_key(key))
-    except Exception as exc:  # the claim expires by itself
-        logger.warning("page fragment render claim not released (%s)", exc)
-
-
-def _wait_for(key):
-    """The body under ``key`` once another process has stored it, or None
-    after RENDER_WAIT_SECONDS (or when its claim is gone with no body:
-    that render failed)."""
-    deadline = time.monotonic() + RENDER_WAIT_SECONDS
-    pause = _POLL_FIRST
-    while time.monotonic() < deadline:
-        time.sleep(pause)
-        pause = min(pause * 1.5, _POLL_MOST)
-        try:
-            found = cache.get_many([key, _claim_key(key)])
-        except Exception as exc:
-            logger.warning("page fragment cache unavailable (%s)", exc)
-            return None
-        if key in found or _claim_key(key) not in found:
-            return found.get(key)
-    return None
 
 
 def _start():
@@ -195,7 +119,7 @@ def _start():
 def site_epoch():
     """The current site epoch, or None if the cache cannot be reached."""
     try:
-        epoch = first_read(cache, EPOCH_KEY)
+        epoch = cache.get(EPOCH_KEY)
         if epoch is None:
             cache.add(EPOCH_KEY, _start(), None)
             epoch = cache.get(EPOCH_KEY)

@@ -6,7 +6,7 @@ one query instead of two per level), its specific object, its ancestors and
 the view restrictions on them. Two memos take three of them away:
 
 **Routes.** A URL path maps to the page's id and content type, so the page is
-loaded as its specific class in one query, compiled once (``compiled.py``).
+loaded as its specific class in one query.
 Nothing is trusted: the row loaded must still carry that URL path and lie
 below the site's root, or the entry is dropped and the page is looked up
 Wagtail's way. A moved page, a renamed slug
@@ -41,7 +41,7 @@ from wagtail.models import Page, PageViewRestriction
 
 from search.lru import LRUCache
 
-from . import compiled, fragments
+from . import fragments
 
 MAX_ROUTES = 20_000
 
@@ -62,7 +62,7 @@ def page_at(url_path, root_path):
     if known is not None:
         content_type_id, pk = known
         model = ContentType.objects.get_for_id(content_type_id).model_class()
-        page = compiled.by_pk(model, pk) if model is not None else None
+        page = model._default_manager.filter(pk=pk).first() if model is not None else None
         if page is not None and page.url_path == url_path and page.path.startswith(root_path):
             return page
         _routes.discard(url_path)

@@ -1,53 +1,25 @@
 """The search page and the JSON API. Both go through ``SearchService``."""
 
-from html import escape
-
-from django.core.cache import cache
 from django.http import Http404, HttpResponseRedirect, JsonResponse
 from django.shortcuts import get_object_or_404, render
-from django.template.loader import render_to_string
 from django.urls import reverse
-from django.utils.safestring import mark_safe
-from django.utils.text import capfirst
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_POST
 from wagtail import hooks
 from wagtail.models import Page
 
-from kmsite.cache import read_ahead
 from kmsite.security import search_rate_limited
-from knowledge.access import user_can_view_page, viewer_cache_key
-from knowledge.fragments import EPOCH_KEY
+from knowledge.access import user_can_view_page
 from knowledge.freshness import Freshness
 
 from . import analytics, answers
-from .lru import LRUCache
 from .openapi import schema
-from .service import FACET_LABELS_KEY, SYNONYM_CACHE_KEY, SearchError, SearchService, facet_labels, parse_request
-
-
-def _read_ahead(request, page):
-    """The small cache entries a search reads, fetched in one round trip
-    (kmsite/cache.py): today's synonyms and the viewer's groups; for the
-    search page also the facet labels and the site epoch ("Learn this")."""
-    keys = [SYNONYM_CACHE_KEY]
-    if request.user.is_authenticated:
-        keys.append(viewer_cache_key(request.user.pk))
-    if page:
-        keys += [FACET_LABELS_KEY, EPOCH_KEY]
-    return read_ahead(cache, keys)
+from .service import SearchError, SearchService, facet_labels, parse_request
 
 
 @require_GET
 @search_rate_limited(as_json=False)  # one budget with the API
 def search_page(request):
-    if not request.GET.get("q"):
-        return _search_page(request)
-    with _read_ahead(request, page=True):
-        return _search_page(request)
-
-
-def _search_page(request):
     context = {"query": "", "error": "", "response": None}
     try:
         search_request = parse_request(request.GET, strict=False, allow_empty=True)
@@ -76,13 +48,12 @@ def _search_page(request):
             result.href = f"{click}{result.position}/?page={result.page_id}" if log_id else result.url
             result.freshness_label = Freshness.LABELS.get(result.freshness, result.freshness)
             result.learn_links = learn.get(result.page_id, [])
-            result.html = _result_html(result)
         context["response"] = response
-        context["facets_html"] = _facets_html([
+        context["facets"] = [
             _facet(param, field, response.facets.get(field, {}), labels.get(field, {}),
                    search_request.filters.get(field, []))
             for param, field in FACETS
-        ])
+        ]
         params = request.GET.copy()
         params.pop("page", None)
         context["base_query"] = params.urlencode()
@@ -108,56 +79,6 @@ def _facet(param, field, counts, labels, active):
     shown = [v for i, v in enumerate(values) if i < FACET_VALUES_SHOWN or v["active"]]
     return {"param": param, "field": field, "label": FACET_LABELS[param], "values": shown,
             "more": len(values) - len(shown)}
-
-
-FACETS_HTML_MEMO = 512
-_facets_memo = LRUCache(FACETS_HTML_MEMO)
-
-
-def _facets_html(facets):
-    """The filters column: a pure function of ``facets`` (values, labels,
-    counts, ticks), rendered once per distinct input and remembered per
-    process; repeated searches share it. About half of the search page's
-    template work when rendered each time (a node per value, per field)."""
-    key = repr(facets)
-    html = _facets_memo.get(key)
-    if html is None:
-        html = render_to_string("search/includes/facets.html", {"facets": facets})
-        _facets_memo.put(key, html)
-    return html
-
-
-def _result_html(r):
-    """One result of the search page, as its template wrote it: the
-    template language spent about 1.4 ms on ten results (a node and a lookup
-    per value); this is the same markup in a fraction of that. Every value
-    goes through ``html.escape`` (what Django's ``escape`` and the template's
-    autoescaping apply), except the snippet, which is HTML already (text
-    escaped, highlights marked: ``service.render_marked``)."""
-    meta = _escape(capfirst(r.content_type))
-    if r.unit_name:
-        meta += f" · {_escape(r.unit_name)}"
-    if r.last_reviewed:
-        meta += f" · reviewed {_escape(r.last_reviewed)}"
-    html = (
-        f'<li class="result" data-page-id="{_escape(r.page_id)}">\n'
-        f'  <h3><a href="{_escape(r.href)}">{_escape(r.title)}</a></h3>\n'
-        f'  <p class="meta">{meta} <span class="badge badge-{_escape(r.freshness)}">{_escape(r.freshness_label)}</span></p>\n'
-    )
-    if r.heading:
-        html += f'  <p class="meta">{_escape(r.heading)}</p>\n'
-    html += f'  <p class="snippet">{r.snippet_html}</p>\n'
-    if r.learn_links:
-        links = " · ".join(f'<a href="{_escape(href)}">{_escape(title)}</a>' for href, title in r.learn_links)
-        html += f'  <p class="meta learn-links">Learn this: {links}</p>\n'
-    if r.successor:
-        html += (f'  <p class="notice">Superseded by <a href="{_escape(r.successor["url"])}">'
-                 f'{_escape(r.successor["title"])}</a>.</p>\n')
-    return mark_safe(html + "</li>")  # noqa: S308 - every value escaped above; the snippet is escaped HTML
-
-
-def _escape(value):
-    return escape(str(value), quote=True)
 
 
 #: Wagtail hook: ``fn(page_ids, limit) -> {page id: [(url, title)]}``,
@@ -186,9 +107,8 @@ def _error(message, field=None, status=400):
 def api_search(request):
     try:
         search_request = parse_request(request.GET, strict=True)
-        with _read_ahead(request, page=False):
-            response = SearchService().search(search_request, request.user)
-            outcome = answers.answer_for(response)
+        response = SearchService().search(search_request, request.user)
+        outcome = answers.answer_for(response)
     except SearchError as exc:
         return _error(str(exc), exc.field)
     log_id = analytics.record_search(request, search_request, response, answer=outcome)

@@ -1,5 +1,5 @@
-"""The signed-in user loaded by a compiled query (kmsite/auth.py): the same
-user Django's backend loads, one query, and revocation at the next request."""
+"""The signed-in user (kmsite/auth.py): the same user Django's backend
+loads, one query, and revocation at the next request."""
 
 import pytest
 from django.contrib.auth import BACKEND_SESSION_KEY, get_user_model

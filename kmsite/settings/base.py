@@ -468,7 +468,7 @@ LOGOUT_REDIRECT_URL = "/"
 # Sessions are read on every signed-in request: from the cache (Redis in
 # production), written through to the database so a cache flush logs nobody out.
 SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
-# Django's model backend; the user of each request loaded by a compiled query (kmsite/auth.py)
+# Django's model backend with GovKM's sign-in policy (kmsite/auth.py)
 # Signing in through the identity provider (kmsite/sso/backend.py) does nothing while KM_OIDC_ISSUER is unset.
 # kmsite.throttle first: it holds back every password check of a (user name, address) after repeated failures.
 AUTHENTICATION_BACKENDS = ["kmsite.throttle.ThrottleBackend", "kmsite.auth.ModelBackend", "kmsite.sso.backend.OIDCBackend"]

@@ -16,8 +16,6 @@ import requests
 from django.contrib.auth import get_user_model
 from mozilla_django_oidc.auth import OIDCAuthenticationBackend
 
-from knowledge.compiled import by_pk
-
 from . import discovery, provisioning, tokens
 from .conf import config, mozilla_setting
 from .errors import Refusal
@@ -79,7 +77,8 @@ class OIDCBackend(OIDCAuthenticationBackend):
         return provisioning.sign_in(self.meta.issuer.rstrip("/"), claims)
 
     def get_user(self, user_id):
-        """The session's user, loaded as ``kmsite.auth.ModelBackend`` does."""
-        user = by_pk(get_user_model(), user_id)
+        """The session's user, by primary key, if they may still sign in
+        (as Django's ``ModelBackend.get_user``)."""
+        user = self.UserModel._default_manager.filter(pk=user_id).first()
         return user if user is not None and self.user_can_authenticate(user) else None
 

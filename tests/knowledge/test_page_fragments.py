@@ -3,8 +3,6 @@ costs a handful of queries, and nothing a viewer sees is stale or leaks —
 the page's own changes, its neighbours', access, training links — while a
 cache that cannot be reached only costs speed."""
 
-import threading
-import time
 
 import pytest
 from django.db import connection
@@ -188,107 +186,34 @@ def test_an_unreachable_cache_costs_only_speed(client, monkeypatch):
     assert "Archive a closed case (v2)" in view(client, page)
 
 
-# --- one render at a time (fragments.get_or_render) --------------------------
+# --- fragments.get_or_render ------------------------------------------------
 
-@pytest.fixture
-def shared_cache(settings, redis_url):
-    """The real Redis cache that web processes share."""
+class Renderer:
+    """A body render that counts how often it ran."""
+
+    def __init__(self, html="<p>body</p>"):
+        self.html, self.calls = html, 0
+
+    def __call__(self):
+        self.calls += 1
+        return self.html
+
+
+def test_a_body_is_rendered_once_and_then_read_from_the_cache(settings, redis_url):
     settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": "km-frag-render-test"}}
     from django.core.cache import cache
 
     key = "km:frag:body:render-test"
-    cache.delete_many([key, key + ":rendering"])
-    yield cache, key
-    cache.delete_many([key, key + ":rendering"])
-
-
-class Renderer:
-    """A body render that takes a while and counts how often it ran."""
-
-    def __init__(self, html="<p>body</p>", seconds=0.3):
-        self.html, self.seconds, self.calls = html, seconds, 0
-        self._lock = threading.Lock()
-
-    def __call__(self):
-        with self._lock:
-            self.calls += 1
-        time.sleep(self.seconds)
-        return self.html
-
-
-def in_threads(n, target):
-    results = [None] * n
-
-    def run(i):
-        results[i] = target()
-
-    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(20)
-    return results
-
-
-def test_a_body_missed_by_many_requests_at_once_is_rendered_once(shared_cache):
-    cache, key = shared_cache
-    render = Renderer()
-    results = in_threads(8, lambda: fragments.get_or_render(key, render))
-    assert results == ["<p>body</p>"] * 8
-    assert render.calls == 1
-    assert cache.get(key) == "<p>body</p>"
-    assert cache.get(key + ":rendering") is None  # the claim is released
-
-
-def test_within_a_process_requests_wait_for_the_one_rendering(shared_cache, monkeypatch):
-    """The same, with no claims to go by (each request acts as if alone
-    in its process): the process's own wait keeps it to one render."""
-    cache, key = shared_cache
-    monkeypatch.setattr(fragments, "_claim", lambda key: True)
-    render = Renderer()
-    assert in_threads(8, lambda: fragments.get_or_render(key, render)) == ["<p>body</p>"] * 8
-    assert render.calls == 1
-
-
-def test_a_body_another_process_is_rendering_is_awaited_not_rendered_again(shared_cache):
-    cache, key = shared_cache
-    cache.add(key + ":rendering", 1, 5)  # another web process claimed it
-    render = Renderer(html="<p>ours</p>")
-    result = []
-    waiter = threading.Thread(target=lambda: result.append(fragments.get_or_render(key, render)))
-    waiter.start()
-    time.sleep(0.2)
-    cache.set(key, "<p>theirs</p>", 60)  # ... and stores it
-    cache.delete(key + ":rendering")
-    waiter.join(10)
-    assert result == ["<p>theirs</p>"]
-    assert render.calls == 0
-
-
-def test_a_claim_whose_render_failed_or_stalled_does_not_hold_the_body_back(shared_cache, monkeypatch):
-    cache, key = shared_cache
-    render = Renderer(html="<p>ours</p>", seconds=0)
-    # the other process's render failed: its claim is gone, with no body
-    cache.add(key + ":rendering", 1, 5)
-    result = []
-    waiter = threading.Thread(target=lambda: result.append(fragments.get_or_render(key, render)))
-    waiter.start()
-    time.sleep(0.1)
-    cache.delete(key + ":rendering")
-    waiter.join(10)
-    assert result == ["<p>ours</p>"] and render.calls == 1
-    # the other process stalled, holding its claim: rendered here after the wait
     cache.delete(key)
-    cache.add(key + ":rendering", 1, 30)
-    monkeypatch.setattr(fragments, "RENDER_WAIT_SECONDS", 0.3)
-    assert fragments.get_or_render(key, render) == "<p>ours</p>"
-    assert render.calls == 2
-    assert cache.get(key) == "<p>ours</p>"
+    render = Renderer()
+    assert [fragments.get_or_render(key, render) for _ in range(3)] == ["<p>body</p>"] * 3
+    assert render.calls == 1 and cache.get(key) == "<p>body</p>"
+    cache.delete(key)
 
 
 def test_rendering_goes_on_when_the_cache_is_down(monkeypatch):
     monkeypatch.setattr(fragments, "cache", UnreachableCache())
-    render = Renderer(seconds=0)
+    render = Renderer()
     assert fragments.get_or_render("km:frag:body:down", render) == "<p>body</p>"
     assert render.calls == 1
