@@ -9,14 +9,18 @@ Combining restrictions is conservative: two group restrictions in one chain
 become the intersection of their groups, so a token set never admits anyone
 Wagtail itself would refuse. Password-restricted pages admit only superusers
 through listings and search (the password form still works at the URL).
+
+This module holds the rules and imports no model of its own app; the
+stored tokens, and the filters that read them (``viewable_pages``,
+``viewable_ids``, ``without_unviewable``, ``refresh_access``), are in
+``models/access.py`` beside ``PageAccessToken``.
 """
 
 import logging
 
 from django.conf import settings
 from django.contrib.auth.models import Group
-from django.db import transaction
-from wagtail.models import Page, PageViewRestriction
+from wagtail.models import PageViewRestriction
 
 logger = logging.getLogger("govkm.access")
 PUBLIC = "public"
@@ -81,8 +85,6 @@ def viewer_facts(user):
     except Exception:  # cache down: read the database
         facts = None
     if facts is None:
-        from .ownership import staff_unit_id
-
         facts = {
             "groups": sorted(user.groups.values_list("pk", flat=True)),
             "admin": user.has_perm("wagtailadmin.access_admin"),
@@ -94,6 +96,14 @@ def viewer_facts(user):
             logger.warning("viewer facts not cached (%s)", exc)
     user._km_viewer_facts = facts
     return facts
+
+
+def staff_unit_id(user):
+    """The user's unit, from the staff profile the training app keeps
+    (``user.staff_profile``, the reverse accessor: no import of training).
+    Without training, or without a profile, the user has no unit here."""
+    profile = getattr(user, "staff_profile", None)  # a missing profile raises an AttributeError subclass
+    return getattr(profile, "unit_id", None)
 
 
 def forget_viewers(user_pks):
@@ -142,23 +152,6 @@ def compile_tokens(page):
     return sorted(tokens)
 
 
-@transaction.atomic
-def refresh_access(page):
-    """Recompute and store the tokens of ``page`` and of every page below it."""
-    from . import fragments
-    from .models import PageAccessToken
-
-    pages = list(Page.objects.descendant_of(page, inclusive=True))
-    stored = PageAccessToken.objects.filter(page__in=pages)
-    before = set(stored.values_list("page_id", "token"))
-    after = {(p.pk, t) for p in pages for t in compile_tokens(p)}
-    if before != after:
-        stored.delete()
-        PageAccessToken.objects.bulk_create([PageAccessToken(page_id=pk, token=t) for pk, t in sorted(after)])
-        fragments.site_changed()  # cached page bodies list pages by who may see them
-    return [p.pk for p in pages]
-
-
 def sync_audience_restriction(page):
     """Give an internal or restricted page the Wagtail view restriction that
     enforces its audience at its URL too (Wagtail checks it when serving)."""
@@ -196,46 +189,6 @@ def restricted_section_paths():
 def in_restricted_section(page):
     """Whether ``page`` is, or is below, a restricted section."""
     return any(page.path.startswith(path) for path in restricted_section_paths())
-
-
-def viewable_pages(queryset, user):
-    """Filter a page queryset to what ``user`` may view, with one clause."""
-    from .models import PageAccessToken
-
-    return queryset.filter(
-        pk__in=PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
-    )
-
-
-def viewable_ids(user, pages):
-    """The ids of those ``pages`` that ``user`` may view: live, and holding
-    one of the viewer's access tokens as stored. One query for all of them.
-
-    This is the rule for every place a page *names* another page (citations
-    both ways, the policy a page supersedes or is superseded by, a chain of
-    versions, a lesson's amendment target, a freshness flag): a title or
-    link is shown only for an id in this set."""
-    from .models import PageAccessToken
-
-    pages = [p for p in pages if p is not None]
-    if not pages:
-        return set()
-    allowed = set(
-        PageAccessToken.objects.filter(
-            page_id__in={page.pk for page in pages}, token__in=user_tokens(user)
-        ).values_list("page_id", flat=True)
-    )
-    return {page.pk for page in pages if page.pk in allowed and page.live}
-
-
-def without_unviewable(queryset, user):
-    """``queryset`` less the pages whose stored tokens ``user`` holds none
-    of (pages with no stored tokens, such as the tree's root, stay): for
-    navigation and choosers, which list structural pages too."""
-    from .models import PageAccessToken
-
-    readable = PageAccessToken.objects.filter(token__in=user_tokens(user)).values("page_id")
-    return queryset.exclude(pk__in=PageAccessToken.objects.exclude(page_id__in=readable).values("page_id"))
 
 
 def user_can_view_page(user, page):

@@ -22,7 +22,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.http import Http404
 from wagtail.models import Page, ReferenceIndex
 
-from .access import viewable_ids
+from .models.access import viewable_ids
 
 
 def pages_using(document):

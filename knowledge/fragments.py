@@ -44,6 +44,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
+from .access import user_tokens
+
 logger = logging.getLogger("govkm.knowledge")
 
 EPOCH_KEY = "km:frag:epoch"
@@ -61,8 +63,6 @@ def fragment_key(page, request):
     """The cache key for ``page``'s body as ``request``'s viewer sees it, or
     None when it must be rendered afresh (caching off, a preview, a query
     string, a page not live, or versions that cannot be read)."""
-    from .access import user_tokens
-
     if cache_seconds() <= 0 or request is None or not getattr(page, "live", False):
         return None
     if getattr(request, "is_preview", False) or request.GET:
@@ -196,28 +196,3 @@ def pages_changed(page_ids):
 def site_changed():
     """Something any page may show changed (access, structure, taxonomy)."""
     _bump_now_and_on_commit([EPOCH_KEY])
-
-
-def neighbours(page):
-    """Ids of the pages whose bodies show ``page``: those it cites, those
-    citing it, and the lessons proposing to amend it or the page it amends."""
-    from .models import Citation, LessonLearnedPage
-
-    ids = set(Citation.objects.filter(page_id=page.pk).values_list("target_id", flat=True))
-    ids |= set(Citation.objects.filter(target_id=page.pk).values_list("page_id", flat=True))
-    ids |= set(LessonLearnedPage.objects.filter(amendment_target_id=page.pk).values_list("pk", flat=True))
-    target = getattr(page.specific_deferred, "amendment_target_id", None)
-    if target:
-        ids.add(target)
-    return ids
-
-
-def in_supersession(page):
-    """Whether ``page`` is a policy in a supersession chain, which every
-    policy of the chain shows (a chain can be long: the site epoch moves)."""
-    from .models import PolicyPage
-
-    specific = page.specific_deferred
-    if not isinstance(specific, PolicyPage):
-        return False
-    return bool(specific.supersedes_id) or PolicyPage.objects.filter(supersedes_id=page.pk).exists()

@@ -12,17 +12,10 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
+from .access import staff_unit_id
 from .directory import UnitDirectory
 from .models import KnowledgePage, OwnershipTransfer, ReviewTask
 from .notify import display_name, notify, send_pending_on_commit
-
-
-def staff_unit_id(user):
-    """The user's unit, from the staff profile the training app keeps
-    (``user.staff_profile``, the reverse accessor: no import of training).
-    Without training, or without a profile, the user has no unit here."""
-    profile = getattr(user, "staff_profile", None)  # a missing profile raises an AttributeError subclass
-    return getattr(profile, "unit_id", None)
 
 
 @transaction.atomic

@@ -17,9 +17,10 @@ from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import mark_safe
 
-from .access import restricted_group_names, viewable_pages
+from .access import restricted_group_names
 from .freshness import Freshness
 from .models import FreshnessSnapshot, KnowledgePage, OrgUnit, Visibility
+from .models.access import viewable_pages
 
 REPORT_PERMISSION = "knowledge.view_freshness_report"
 COLOURS = {

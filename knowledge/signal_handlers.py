@@ -13,8 +13,9 @@ from wagtail.models import PageViewRestriction
 from wagtail.signals import page_published, page_unpublished, post_page_move
 
 from . import fragments, tasks
-from .access import SECTION_DEPTH, forget_viewers, refresh_access, sync_audience_restriction
-from .models import KnowledgePage, Notification
+from .access import SECTION_DEPTH, forget_viewers, sync_audience_restriction
+from .models import Citation, KnowledgePage, LessonLearnedPage, Notification, PolicyPage
+from .models.access import refresh_access
 from .notify import emails_pending
 from .roles import sync_section_permissions
 
@@ -202,14 +203,35 @@ _connect_staff_profile_signals()
 
 
 # --- cached page bodies (knowledge/fragments.py) --------------------------------
+def _neighbours(page):
+    """Ids of the pages whose bodies show ``page``: those it cites, those
+    citing it, and the lessons proposing to amend it or the page it amends."""
+    ids = set(Citation.objects.filter(page_id=page.pk).values_list("target_id", flat=True))
+    ids |= set(Citation.objects.filter(target_id=page.pk).values_list("page_id", flat=True))
+    ids |= set(LessonLearnedPage.objects.filter(amendment_target_id=page.pk).values_list("pk", flat=True))
+    target = getattr(page.specific_deferred, "amendment_target_id", None)
+    if target:
+        ids.add(target)
+    return ids
+
+
+def _in_supersession(page):
+    """Whether ``page`` is a policy in a supersession chain, which every
+    policy of the chain shows (a chain can be long: the site epoch moves)."""
+    specific = page.specific_deferred
+    if not isinstance(specific, PolicyPage):
+        return False
+    return bool(specific.supersedes_id) or PolicyPage.objects.filter(supersedes_id=page.pk).exists()
+
+
 @receiver(page_published)
 def on_publish_fragments(sender, instance, **kwargs):
     """A publication changes what the pages around this one show of it (its
     title, URL and state in their citation lists and flags); the home page's
     is kept by every process with its site."""
     if isinstance(instance, KnowledgePage):
-        fragments.pages_changed(fragments.neighbours(instance) | {instance.pk})
-        if fragments.in_supersession(instance):
+        fragments.pages_changed(_neighbours(instance) | {instance.pk})
+        if _in_supersession(instance):
             fragments.site_changed()
     elif instance.depth <= 2:  # a site root: knowledge/middleware.py
         fragments.site_changed()

@@ -254,6 +254,6 @@ hooks.register("before_serve_document", documents.refuse_unless_allowed)
 def chooser_lists_only_pages_the_user_may_view(pages, request):
     """The page chooser (citations, amendment targets) lists no page whose
     audience the user is not in: its title would be a leak (access.py)."""
-    from .access import without_unviewable
+    from .models.access import without_unviewable
 
     return without_unviewable(pages, request.user)

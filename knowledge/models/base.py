@@ -16,9 +16,11 @@ from wagtail.admin.panels import FieldPanel, InlinePanel, MultiFieldPanel
 from wagtail.models import Orderable, Page
 from wagtail.search import index
 
+from ..access import in_restricted_section
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
 from ..serving import ViewRestrictionMemoMixin
 from ..subscriptions.panels import FollowersPanel
+from .access import viewable_ids
 from .review import OwnershipTransfer, ReviewTask
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
@@ -67,8 +69,6 @@ class KnowledgePageForm(WagtailAdminPageForm):
         """Restricted guidance sits in a restricted section, where only
         cleared groups hold page permissions (knowledge/roles.py): a page
         made restricted elsewhere would stay open to Editors in the admin."""
-        from ..access import in_restricted_section
-
         if cleaned.get("audience") != Audience.RESTRICTED:
             return
         parent = getattr(self, "parent_page", None) or (self.instance.get_parent() if self.instance.pk else None)
@@ -288,8 +288,6 @@ class VisibleCitations:
 
 def _viewable_ids(pages, request):
     """The ids of those ``pages`` the visitor may view (``access.viewable_ids``)."""
-    from ..access import viewable_ids
-
     return viewable_ids(request.user, pages)
 
 

@@ -16,10 +16,10 @@ from wagtail.models import Page
 from wagtail.search import index
 
 from .. import fragments
-from ..access import viewable_pages, without_unviewable
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
 from ..policies import PolicyStatus, in_force_on, parse_day, supersession_chain
 from ..serving import ViewRestrictionMemoMixin
+from .access import viewable_ids, viewable_pages, without_unviewable
 from .base import KnowledgePage
 from .taxonomy import Topic
 
@@ -370,8 +370,6 @@ class LessonLearnedPage(KnowledgePage):
             raise ValidationError({"proposed_amendment": "Say what should change."})
 
     def get_context(self, request, *args, **kwargs):
-        from ..access import viewable_ids
-
         context = super().get_context(request, *args, **kwargs)
         context["target_visible"] = SimpleLazyObject(
             lambda: self.amendment_target_id in viewable_ids(request.user, [self.amendment_target]))

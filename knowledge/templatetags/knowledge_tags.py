@@ -4,8 +4,9 @@ from django import template
 from django.utils import timezone
 from wagtail import hooks
 
-from ..access import viewable_ids, viewer_facts
+from ..access import viewer_facts
 from ..freshness import Freshness, freshness_state
+from ..models.access import viewable_ids
 from ..policies import PolicyStatus
 from ..reports import public_figures
 

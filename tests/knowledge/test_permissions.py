@@ -3,8 +3,9 @@
 import pytest
 from wagtail.models import Page, PageViewRestriction, Workflow
 
-from knowledge.access import compile_tokens, user_can_view_page, user_tokens, viewable_pages
+from knowledge.access import compile_tokens, user_can_view_page, user_tokens
 from knowledge.models import KnowledgePage
+from knowledge.models.access import viewable_pages
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db

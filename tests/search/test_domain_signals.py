@@ -23,8 +23,9 @@ def reasons(page_ids):
 
 
 def test_a_review_is_scheduled_for_reindexing_in_its_own_transaction(django_capture_on_commit_callbacks):
-    page = f.policy("Reviewed policy", owner=f.user("rev-owner", "content_owner"),
-                    last_reviewed=datetime.date(2020, 1, 1))
+    with django_capture_on_commit_callbacks(execute=True):  # published and indexed, as after a commit
+        page = f.policy("Reviewed policy", owner=f.user("rev-owner", "content_owner"),
+                        last_reviewed=datetime.date(2020, 1, 1))
     IndexOutbox.objects.all().delete()
     with django_capture_on_commit_callbacks() as callbacks:
         confirm_review(KnowledgePage.objects.get(pk=page.pk).specific, page.owner_user)
@@ -32,8 +33,9 @@ def test_a_review_is_scheduled_for_reindexing_in_its_own_transaction(django_capt
     assert callbacks  # and handed to a worker on commit
 
 
-def test_freshness_changes_of_many_pages_are_scheduled_in_bulk():
-    pages = [f.policy(f"Swept policy {i}") for i in range(3)]
+def test_freshness_changes_of_many_pages_are_scheduled_in_bulk(django_capture_on_commit_callbacks):
+    with django_capture_on_commit_callbacks(execute=True):
+        pages = [f.policy(f"Swept policy {i}") for i in range(3)]
     ids = [p.pk for p in pages]
     IndexOutbox.objects.all().delete()
     reindex(ids, per_transaction=2)  # the sweep: two transactions
