@@ -43,12 +43,14 @@ $(NODE_STAMP): $(NODE_DIR)/package-lock.json
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports --no-cache
 	DJANGO_SETTINGS_MODULE=kmsite.settings.test $(BIN)/python manage.py check
 	DJANGO_SETTINGS_MODULE=kmsite.settings.test $(BIN)/python manage.py makemigrations --check --dry-run
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/python -m ruff check .
+	$(BIN)/lint-imports --no-cache
 
 bench: $(STAMP)
 	$(BIN)/python bench/search.py

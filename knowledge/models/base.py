@@ -18,8 +18,8 @@ from wagtail.search import index
 
 from ..access import in_restricted_section
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
+from ..panels import FollowersPanel
 from ..serving import ViewRestrictionMemoMixin
-from ..subscriptions.panels import FollowersPanel
 from .access import viewable_ids
 from .review import OwnershipTransfer, ReviewTask
 

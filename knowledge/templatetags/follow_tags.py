@@ -4,8 +4,16 @@ page fragments: they hold the visitor's CSRF token and state."""
 from django import template
 
 from ..models import OrgUnit, Subscription, Topic
+from ..subscriptions.follow import follower_count as _follower_count
 
 register = template.Library()
+
+
+@register.simple_tag
+def follower_count(page):
+    """How many people would be told of a change to ``page`` (None for a
+    page not saved yet): the editor's followers panel (knowledge/panels.py)."""
+    return _follower_count(page) if getattr(page, "pk", None) else None
 
 
 def _button(request, kind, target, label, key):
