@@ -160,3 +160,13 @@ def learn_links(page_ids, limit):
         page_id: [(reverse("training:module", args=[m.slug]), m.title) for m in modules]
         for page_id, modules in modules_teaching_pages(page_ids, limit).items()
     }
+
+
+@hooks.register("knowledge_page_asides")
+def learn_this_aside(page, request):
+    """"Learn this" below a knowledge page: the modules teaching it."""
+    from django.template.loader import render_to_string
+
+    from .templatetags.training_tags import learn_this
+
+    return render_to_string("training/includes/learn_this.html", learn_this(page), request=request)

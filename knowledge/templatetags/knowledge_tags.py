@@ -2,6 +2,7 @@ import logging
 
 from django import template
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from wagtail import hooks
 
 from ..access import viewer_facts
@@ -18,6 +19,13 @@ logger = logging.getLogger("govkm.knowledge")
 #: The search app registers one (search/wagtail_hooks.py); the first hook
 #: with an answer is used. Without one, a page shows no related guidance.
 RELATED_PAGES_HOOK = "knowledge_related_pages"
+
+#: Wagtail hook: ``fn(page, request) -> HTML`` (safe, escaped by its own
+#: template), an aside other apps add below a knowledge page's body, such
+#: as training's "Learn this" (training/wagtail_hooks.py). It renders
+#: inside the cached page body, so it may show nothing that differs between
+#: two viewers with the same access tokens.
+PAGE_ASIDES_HOOK = "knowledge_page_asides"
 
 
 @register.filter
@@ -91,6 +99,13 @@ def related_guidance(context, page, limit=5):
         if related:
             return {"related": related}
     return {"related": []}
+
+
+@register.simple_tag(takes_context=True)
+def page_asides(context, page):
+    """What other apps add below a knowledge page (``PAGE_ASIDES_HOOK``)."""
+    request = context.get("request")
+    return mark_safe("".join(str(fn(page, request)) for fn in hooks.get_hooks(PAGE_ASIDES_HOOK)))  # noqa: S308
 
 
 @register.tag("page_fragment")
