@@ -17,7 +17,6 @@ from wagtail.models import Orderable, Page
 from wagtail.search import index
 
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
-from ..serving import ViewRestrictionMemoMixin
 from ..subscriptions.panels import FollowersPanel
 
 __all__ = ["Audience", "Citation", "CitationRelation", "KnowledgePage", "KnowledgePageForm", "PageAttachment",
@@ -77,7 +76,7 @@ class KnowledgePageForm(WagtailAdminPageForm):
                 "cleared groups can edit it: create it there, or move this page there first."))
 
 
-class KnowledgePage(ViewRestrictionMemoMixin, Page):
+class KnowledgePage(Page):
     """Metadata shared by policies, procedures and lessons learned."""
 
     default_review_interval_months = 12
