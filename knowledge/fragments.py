@@ -37,7 +37,6 @@ rendered), never trusted.
 import hashlib
 import logging
 import secrets
-import threading
 
 from django.conf import settings
 from django.core.cache import cache
@@ -112,58 +111,8 @@ def get_or_render(key, render):
 def _start():
     # A version that has to be created (first use, or the cache was emptied
     # by a restart) starts at a random value, so that it does not meet a
-    # value a process remembered from before (search/views.py's memo).
+    # value an entry was stored under before.
     return secrets.randbits(48)
-
-
-def site_epoch():
-    """The current site epoch, or None if the cache cannot be reached."""
-    try:
-        epoch = cache.get(EPOCH_KEY)
-        if epoch is None:
-            cache.add(EPOCH_KEY, _start(), None)
-            epoch = cache.get(EPOCH_KEY)
-        return epoch
-    except Exception as exc:
-        logger.warning("page fragment cache unavailable (%s)", exc)
-        return None
-
-
-class EpochMemo:
-    """Values a process remembers while the site epoch stays the same: at
-    most ``limit`` of them, all forgotten when the epoch moves. Used for the
-    Wagtail site by host (middleware.py) and which training modules teach
-    which page (training/teaching.py); read ``site_epoch()`` first, and pass what it gave."""
-
-    def __init__(self, limit):
-        self.limit = limit
-        self._lock = threading.Lock()
-        self._build_lock = threading.Lock()  # apart: building may query the database
-        self._epoch, self._items = None, {}
-
-    def get_many(self, epoch, keys):
-        with self._lock:
-            if epoch != self._epoch:
-                return {}
-            return {k: self._items[k] for k in keys if k in self._items}
-
-    def put_many(self, epoch, items):
-        with self._lock:
-            if epoch != self._epoch or len(self._items) + len(items) > self.limit:
-                self._epoch, self._items = epoch, {}
-            self._items.update(items)
-
-    def get_or_build(self, epoch, key, build):
-        """The value under ``key`` for ``epoch``, made by ``build()`` if
-        missing: once per process, however many requests ask at once."""
-        found = self.get_many(epoch, [key])
-        if key not in found:
-            with self._build_lock:
-                found = self.get_many(epoch, [key])
-                if key not in found:
-                    found = {key: build()}
-                    self.put_many(epoch, found)
-        return found[key]
 
 
 def _bump(keys):

@@ -107,7 +107,6 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "wagtail.contrib.redirects.middleware.RedirectMiddleware",
-    "knowledge.middleware.SiteMemoMiddleware",
 ]
 
 ROOT_URLCONF = "kmsite.urls"

@@ -19,7 +19,6 @@ from wagtail.search import index
 from ..access import in_restricted_section
 from ..freshness import Freshness, add_months, freshness_state, review_due_date
 from ..panels import FollowersPanel
-from ..serving import ViewRestrictionMemoMixin
 from .access import viewable_ids
 from .review import OwnershipTransfer, ReviewTask
 
@@ -78,7 +77,7 @@ class KnowledgePageForm(WagtailAdminPageForm):
                 "cleared groups can edit it: create it there, or move this page there first."))
 
 
-class KnowledgePage(ViewRestrictionMemoMixin, Page):
+class KnowledgePage(Page):
     """Metadata shared by policies, procedures and lessons learned."""
 
     default_review_interval_months = 12

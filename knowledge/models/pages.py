@@ -15,10 +15,8 @@ from wagtail.fields import RichTextField, StreamField
 from wagtail.models import Page
 from wagtail.search import index
 
-from .. import fragments
 from ..blocks import RICH_FEATURES, BodyBlock, StepsBlock
 from ..policies import PolicyStatus, in_force_on, parse_day, supersession_chain
-from ..serving import ViewRestrictionMemoMixin
 from .access import viewable_ids, viewable_pages, without_unviewable
 from .base import KnowledgePage
 from .taxonomy import Topic
@@ -43,7 +41,7 @@ def visible_knowledge(request):
     return viewable_pages(KnowledgePage.objects.live(), request.user)
 
 
-class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
+class HomePage(RoutablePageMixin, Page):
     """The front door: a search box first, then what changed and where to
     look. At /freshness/ it shows the organisation's freshness figures."""
 
@@ -69,26 +67,6 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
         context["topics_index"] = TopicIndexPage.objects.live().child_of(self).first()
         return context
 
-    def route(self, request, path_components):
-        """Find a page below the home page by its full URL path in one query
-        (Wagtail walks the tree, two queries a level; see serving.py).
-        Anything else, such as a section's own routes (/policies/in-force/),
-        goes Wagtail's way. The page found carries its view restrictions,
-        which Wagtail checks on serving either way."""
-        from .. import serving
-
-        result = None
-        if len(path_components) > 1:
-            page = serving.page_at(f"{self.url_path}{'/'.join(path_components)}/", self.path)
-            if page is not None:
-                result = page.route(request, [])
-        if result is None:
-            result = super().route(request, path_components)
-        # the epoch the site lookup read (None if the cache was down: not asked twice)
-        epoch = request._km_site_epoch if hasattr(request, "_km_site_epoch") else fragments.site_epoch()
-        serving.remember_restrictions(result.page, epoch)
-        return result
-
     @path("freshness/")
     def freshness(self, request):
         """How current the guidance is; the template asks for the figures
@@ -96,7 +74,7 @@ class HomePage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
         return TemplateResponse(request, "knowledge/freshness_figures.html", {"page": self, "self": self})
 
 
-class SectionIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
+class SectionIndexPage(RoutablePageMixin, Page):
     """A section (Policies, Procedures, Lessons learned) listing its pages.
     A section holding policies answers /in-force/?date=YYYY-MM-DD."""
 
@@ -136,7 +114,7 @@ class SectionIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
         return TemplateResponse(request, "knowledge/policies_in_force.html", context)
 
 
-class TopicIndexPage(ViewRestrictionMemoMixin, RoutablePageMixin, Page):
+class TopicIndexPage(RoutablePageMixin, Page):
     """Lists every topic, and at /<topic-slug>/ the pages on that topic."""
 
     introduction = models.TextField(blank=True)

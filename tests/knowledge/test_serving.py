@@ -1,7 +1,8 @@
-"""Serving pages from what each process remembers (knowledge/serving.py):
-routes checked against the row loaded, view restrictions under the site
-epoch. Each test views a page first so that the memo holds it, changes
-something, and checks that the next view follows the change at once."""
+"""Serving pages through Wagtail's own routing and view-restriction checks.
+Each test views a page first (filling whatever the caches hold), changes
+something, and checks that the next view follows the change at once.
+(Until issue 28 each process remembered routes and restrictions,
+knowledge/serving.py; these tests held it to Wagtail's behaviour.)"""
 
 import pytest
 from django.contrib.auth.models import Group
@@ -10,17 +11,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from wagtail.models import Page, PageViewRestriction
 
-from knowledge import serving
 from tests import factories as f
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture(autouse=True)
-def _empty_memos():
-    serving.forget_routes()
-    yield
-    serving.forget_routes()
 
 
 def view(client, page_or_url):
@@ -35,16 +28,6 @@ def seen(response, title):
 def refused(response):
     """Wagtail sends a visitor who may not see a page to the login page."""
     return response.status_code == 302 and "/login/" in response["Location"]
-
-
-def test_a_page_seen_before_costs_one_page_query_and_no_restriction_query(client):
-    page = f.policy("Travel within the country", parent=f.section("policies"))
-    assert seen(view(client, page), "Travel within the country")
-    with CaptureQueriesContext(connection) as ctx:
-        assert seen(view(client, page), "Travel within the country")
-    sql = [q["sql"] for q in ctx.captured_queries]
-    assert not [s for s in sql if "wagtailcore_pageviewrestriction" in s]
-    assert len([s for s in sql if "wagtailcore_page" in s]) == 1, sql  # the specific row, at once
 
 
 def test_a_renamed_slug_serves_at_the_new_url_and_a_new_page_may_take_the_old(client):
@@ -128,8 +111,8 @@ def test_a_second_password_applies_at_once(client, django_capture_on_commit_call
 
 
 def test_a_change_rolled_back_is_never_remembered(client, django_capture_on_commit_callbacks):
-    """Inside a transaction the memo stands aside: a restriction deleted and
-    then rolled back must not leave a memo that lets anonymous visitors in."""
+    """A restriction deleted and then rolled back must not leave anything
+    behind (a cached body, a remembered answer) that lets anonymous visitors in."""
     page = f.policy("Staff appraisal procedure", parent=f.section("people"))
     restriction = PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
     assert refused(view(client, page))
@@ -148,10 +131,9 @@ def test_a_change_rolled_back_is_never_remembered(client, django_capture_on_comm
 
 def test_an_alias_follows_its_sources_restrictions(client, django_capture_on_commit_callbacks):
     """Wagtail reads the view restrictions of an alias, and of a page below
-    one, from the alias's source page; the memo, which reads restrictions by
-    tree path, must stand aside while the site has aliases."""
+    one, from the alias's source page."""
     source = f.section("security", "Security handbook")
-    assert seen(view(client, source.url), "Security handbook")  # memo built, no alias yet
+    assert seen(view(client, source.url), "Security handbook")  # no alias yet
     with django_capture_on_commit_callbacks(execute=True):
         alias = source.create_alias(update_slug="handbook-copy")
     below = f.policy("Added below the alias", parent=alias)  # not an alias, yet under one
@@ -164,27 +146,14 @@ def test_an_alias_follows_its_sources_restrictions(client, django_capture_on_com
     assert refused(view(client, below.url))
 
 
-def test_with_the_cache_down_wagtail_checks_restrictions_itself(client, settings):
+def test_with_the_cache_down_restrictions_are_checked(client, settings):
     page = f.policy("Pay scales", parent=f.section("pay"))
     PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
     public = f.policy("Public holidays", parent=f.section("pay"))
     page_url, public_url = page.url, public.url
     settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
                                    "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1
-    assert serving.restriction_map(None) is None
     with CaptureQueriesContext(connection) as ctx:
         assert refused(view(client, page_url))
     assert [q for q in ctx.captured_queries if "wagtailcore_pageviewrestriction" in q["sql"]]
     assert seen(view(client, public_url), "Public holidays")
-
-
-def test_other_callers_get_wagtails_queryset(client):
-    """Only a page found by HomePage.route carries the memo; what the admin
-    and access.compile_tokens ask is Wagtail's own query."""
-    page = f.policy("Records retention", parent=f.section("records"))
-    PageViewRestriction.objects.create(page=page, restriction_type=PageViewRestriction.LOGIN)
-    fresh = Page.objects.get(pk=page.pk).specific
-    assert "_km_view_restrictions" not in fresh.__dict__
-    with CaptureQueriesContext(connection) as ctx:
-        assert [r.restriction_type for r in fresh.get_view_restrictions()] == ["login"]
-    assert ctx.captured_queries

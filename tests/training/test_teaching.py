@@ -1,5 +1,5 @@
-"""The map of which modules teach which page (training/teaching.py) against
-the rule stated as one query per page (tests/training/reference.py)."""
+"""Which modules teach which page (training/teaching.py) against the rule
+stated as one query per page (tests/training/reference.py)."""
 
 import pytest
 from django.db import connection
@@ -9,7 +9,7 @@ from tests import factories as kf
 from tests.training import factories as tf
 from tests.training.reference import modules_teaching
 from training.models import PageCompetence
-from training.teaching import modules_teaching_pages, teaching_map
+from training.teaching import modules_teaching_pages
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def links(fw):
 
 
 @pytest.mark.parametrize("limit", [1, 2, 5])
-def test_the_map_answers_as_the_rule_does(links, limit):
+def test_the_answer_is_the_rules(links, limit):
     pages, _ = links
     answers = modules_teaching_pages([p.pk for p in pages.values()], limit)
     for name, page in pages.items():
@@ -53,29 +53,16 @@ def test_direct_use_first_then_title_unpublished_curricula_left_out(links):
     assert [m.title for m in answers[pages["many"].pk]] == [f"Module {i:02d}" for i in range(5)]
 
 
-def test_built_once_per_epoch_then_no_queries(links):
+def test_three_queries_however_many_pages(links):
     pages, _ = links
-    first = teaching_map()
     with CaptureQueriesContext(connection) as ctx:
-        assert teaching_map() is first
         modules_teaching_pages([p.pk for p in pages.values()] + [10**9], 2)  # an unknown page: no links
-    assert not ctx.captured_queries
+    assert len(ctx.captured_queries) == 3
 
 
-def test_a_training_change_moves_the_epoch_and_rebuilds_the_map(links):
+def test_a_training_change_shows_at_once(links):
     pages, modules = links
-    before = teaching_map()
     modules["loose"].title = "Z loose module"
     modules["loose"].save()
-    assert teaching_map() is not before
     assert [m.title for m in modules_teaching_pages([pages["both"].pk], 5)[pages["both"].pk]] == [
         "B teaching module", "Z loose module"]
-
-
-def test_cache_down_asks_the_database_per_page(links, settings):
-    """No epoch, no memo: the answer still comes, from the per-page queries."""
-    pages, modules = links
-    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache",
-                                   "LOCATION": "redis://127.0.0.1:1/0"}}  # nothing listens on port 1
-    assert teaching_map() is None
-    assert modules_teaching_pages([pages["read"].pk], 2) == {pages["read"].pk: [modules["reading"]]}

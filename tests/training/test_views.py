@@ -155,7 +155,7 @@ def test_search_results_offer_learn_this_links(client, django_capture_on_commit_
     """A search result whose page a module uses links to that module."""
     from tests import factories as kf
     from tests.training import factories as tf
-    from training.teaching import modules_teaching_many
+    from training.teaching import modules_teaching_pages
 
     from .reference import modules_teaching
 
@@ -164,7 +164,7 @@ def test_search_results_offer_learn_this_links(client, django_capture_on_commit_
         other = kf.policy("Unrelated canteen policy", body="The canteen opens at noon.")
     module = tf.module("Archiving basics", curriculum=tf.curriculum("Records course"))
     tf.read_activity(module, page)
-    batched = modules_teaching_many([page.pk, other.pk])
+    batched = modules_teaching_pages([page.pk, other.pk], 2)
     assert batched[page.pk] == modules_teaching(page, 2) and module in batched[page.pk]
     assert batched[other.pk] == []
     html = client.get("/search/", {"q": "national archive transfer", "mode": "lexical"}).content.decode()
