@@ -46,7 +46,16 @@ def test_freshness_changes_of_many_pages_are_scheduled_in_bulk(django_capture_on
     assert reasons(ids) == [(ids[0], "freshness")]
 
 
-def test_search_fills_the_related_guidance_hook():
+def test_a_knowledge_page_shows_related_guidance_through_searchs_hook(client, django_capture_on_commit_callbacks):
+    """knowledge_tags' {% related_guidance %} asks the knowledge_related_pages
+    hook; search fills it with the pages the visitor may view."""
     from search.wagtail_hooks import related_pages
 
     assert related_pages in hooks.get_hooks("knowledge_related_pages")
+    with django_capture_on_commit_callbacks(execute=True):
+        page = f.policy("Gifts policy", body="All gifts must be declared, whatever their value.")
+        f.policy("Gift declaration guidance", body="Declare every gift you are offered, whatever its value.")
+        f.policy("Supplier gift register", body="The gift register is kept by procurement.", audience="internal")
+    html = client.get(page.url).content.decode()
+    assert "Related guidance" in html and "Gift declaration guidance" in html
+    assert "Supplier gift register" not in html  # not for an anonymous visitor
