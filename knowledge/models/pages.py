@@ -212,7 +212,6 @@ class PolicyPage(KnowledgePage):
         ).exists()
 
     def get_context(self, request, *args, **kwargs):
-        from ..access import viewable_ids
         context = super().get_context(request, *args, **kwargs)
 
         # Every policy named on this page (the chain of versions, the one
