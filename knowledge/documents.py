@@ -5,7 +5,7 @@ body) is served at ``/documents/<id>/<file>`` only to a visitor who may view
 *every* page using it: attached to it (``PageAttachment``) or linked from
 its fields (Wagtail's reference index, which records document links in rich
 text and StreamField blocks). A page is viewable as everywhere else
-(``access.viewable_ids``: live, and one of the visitor's access tokens);
+(``models.access.viewable_ids``: live, and one of the visitor's access tokens);
 a page not yet live counts as viewable only to those who may edit it.
 
 The rule is checked each time the file is requested (Wagtail's

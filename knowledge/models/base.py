@@ -286,7 +286,7 @@ class VisibleCitations:
 
 
 def _viewable_ids(pages, request):
-    """The ids of those ``pages`` the visitor may view (``access.viewable_ids``)."""
+    """The ids of those ``pages`` the visitor may view (``models.access.viewable_ids``)."""
     return viewable_ids(request.user, pages)
 
 

@@ -216,7 +216,7 @@ class PolicyPage(KnowledgePage):
 
         # Every policy named on this page (the chain of versions, the one
         # this supersedes, its current successor) is named only if the
-        # visitor may view it (access.viewable_ids): one query for all.
+        # visitor may view it (models/access.py, viewable_ids): one query for all.
         def named_policies():
             chain = supersession_chain(self)
             successors = list(self.superseded_by_set.live().order_by("-effective_date", "-pk"))
