@@ -43,7 +43,7 @@ from .analysis import analyse, words
 #: ask with ("was it allowed", "why did we stop")
 PAST_CUES = frozenset(
     "old older former formerly previous previously earlier still anymore withdrawn rescinded superseded replaced "
-    "abolished scrapped stop stopped discontinued was were did used ago back".split()
+    "abolished scrapped stop stopped discontinued used ago back".split()
 )
 _NUMBERED = re.compile(r"\d")
 
