@@ -49,10 +49,11 @@ from .analysis import analyse, words
 
 #: words with which a question asks about an earlier version of guidance:
 #: words of the old and of change, and the past tense of the verbs people
-#: ask with ("was it allowed", "why did we stop")
+#: ask with ("why did we stop"); not "was", "did", "back" or "used", which
+#: measured false alarms in present-day questions ("my laptop was stolen")
 PAST_CUES = frozenset(
     "old older former formerly previous previously earlier still anymore withdrawn rescinded superseded replaced "
-    "abolished scrapped stop stopped discontinued used ago back".split()
+    "abolished scrapped stop stopped discontinued ago".split()
 )
 _NUMBERED = re.compile(r"\d")
 
