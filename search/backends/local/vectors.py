@@ -98,7 +98,8 @@ def _build_graph(vectors, options):
 
 def write_segment(directory, vectors, uids, pages, metadatas, options, graph=None):
     """Write a new segment into ``directory`` and return its name.
-    ``graph``: None decides by size. The caller holds the index's write
+    ``graph``: None decides by size, a bool, or the graph itself (built
+    beforehand from these vectors, in this order). The caller holds the index's write
     lock; a directory already there was left by a writer killed before its
     commit (no manifest names it, so no reader opens it) and is replaced."""
     directory = Path(directory)
@@ -113,11 +114,14 @@ def write_segment(directory, vectors, uids, pages, metadatas, options, graph=Non
     _save_npy(directory / "filters.npy", rows)
     if graph is None:
         graph = len(vectors) >= int(options.hnsw_min_rows)
-    if graph and len(vectors):
-        faiss.write_index(build_graph(vectors, options), str(directory / "hnsw.faiss.tmp"))
+    built = graph if isinstance(graph, faiss.Index) else (build_graph(vectors, options) if graph and len(vectors) else None)
+    if built is not None:
+        if built.ntotal != len(vectors):
+            raise ValueError(f"the graph holds {built.ntotal} vectors, the segment {len(vectors)}")
+        faiss.write_index(built, str(directory / "hnsw.faiss.tmp"))
         os.replace(directory / "hnsw.faiss.tmp", directory / "hnsw.faiss")
     meta = {"rows": len(vectors), "dimension": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
-            "postings": spans, "graph": bool(graph and len(vectors))}
+            "postings": spans, "graph": built is not None}
     # segment.json last: a segment without it was never finished
     _fsync_write(directory / "segment.json", json.dumps(meta).encode())
     return directory.name
