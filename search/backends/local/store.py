@@ -182,9 +182,16 @@ class NamespaceStore:
                 manifest["segments"].append({"name": name, "live": None})
             else:
                 uids = []
-            self._commit_text(gen, touched, pages, uids)
-            manifest["generation"] = step
-            self._write_manifest(gen, manifest)
+            writers = self._commit_text(gen, touched, pages, uids)
+            try:
+                manifest["generation"] = step
+                self._write_manifest(gen, manifest)
+            finally:
+                # tantivy's merges of small segments run after the commit; the
+                # write is searchable before they end (readers reload on the
+                # manifest), the next writer waits for them through the lock
+                for writer in writers:
+                    writer.wait_merging_threads()
             self._merge_small(gen, manifest)
             self._collect_garbage(gen, manifest)
 
@@ -199,29 +206,39 @@ class NamespaceStore:
                 _save_npy(segment.directory / entry["live"], live)
 
     def _commit_text(self, gen, touched, pages, uids):
-        """Chunks first, then pages: a reader between the two commits
-        counts facets one write behind the passages it ranks."""
+        """Commit chunks first, then pages (a reader between the two commits
+        counts facets one write behind the passages it ranks); returns the
+        committed writers, whose background merges may still be running."""
         documents = {"text": [], "pages": []}
         at = 0
         for page_id, chunks in pages.items():
+            analysed = []
             for record in chunks:
-                documents["text"].append(lexical.chunk_document(int(uids[at]), record))
+                analysed.append(lexical.analysed_fields(record))
+                documents["text"].append(lexical.chunk_document(int(uids[at]), record, analysed[-1]))
                 at += 1
             if chunks:
-                documents["pages"].append(lexical.page_document(page_id, chunks))
-        for part in lexical.PARTS:
-            writer = lexical.open_index(gen / part).writer(int(self.options.writer_heap_mb) * 1_000_000, 1)
-            try:
-                for page_id in touched:
-                    writer.delete_documents_by_term("page_id", int(page_id))
-                for doc in documents[part]:
-                    writer.add_document(doc)
-                writer.commit()
-            except BaseException:
-                writer.rollback()
-                raise
-            finally:
+                documents["pages"].append(lexical.page_document(page_id, chunks, analysed))
+        committed = []
+        try:
+            for part in lexical.PARTS:
+                writer = lexical.open_index(gen / part).writer(int(self.options.writer_heap_mb) * 1_000_000, 1)
+                try:
+                    for page_id in touched:
+                        writer.delete_documents_by_term("page_id", int(page_id))
+                    for doc in documents[part]:
+                        writer.add_document(doc)
+                    writer.commit()
+                except BaseException:
+                    writer.rollback()
+                    writer.wait_merging_threads()
+                    raise
+                committed.append(writer)
+        except BaseException:
+            for writer in committed:
                 writer.wait_merging_threads()
+            raise
+        return committed
 
     def _merge_small(self, gen, manifest):
         """Merge the graph-less segments into one once there are too many
