@@ -38,10 +38,12 @@ class LocalOptions:
     hnsw_m: int = 16
     hnsw_ef_construction: int = 40
     hnsw_ef_search: int = 256
-    #: the graph walk returns this many times the candidates asked for,
+    #: the graph walk returns this many times the candidates asked for (4:
+    #: recall@10 0.989 against 0.970 with 2 at 100k, vector search 4.1 ms
+    #: CPU against 2.0; README "Search speed"),
     #: scored again exactly from the float32 vectors (the walk compares
     #: 8-bit codes)
-    candidate_factor: float = 2.0
+    candidate_factor: float = 4.0
     #: a segment in which the viewer's filter allows fewer chunks than this is
     #: searched exactly over those chunks instead of through its graph (as
     #: Lucene does for selective filters)
