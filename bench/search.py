@@ -3,7 +3,8 @@ at each corpus size, a web worker's start-up time and memory, vector recall
 of the filtered graph search, and publish-to-searchable through a real worker.
 
     .venv/bin/python bench/search.py [--sizes 10000,100000,1000000] [--queries 300]
-        [--fixtures var/bench-search] [--rebuild] [--json bench/results/search.json]
+        [--fixtures var/bench-search] [--rebuild | --reindex] [--publish-only]
+        [--json bench/results/search.json]
 
 Corpus: synthetic chunks made from the shipped civil-service collection's
 sentences (four random sentences under a random title of the collection),
@@ -215,6 +216,7 @@ def main():
     parser.add_argument("--reindex", action="store_true", help="build the fixtures' indexes again from their rows")
     parser.add_argument("--json", default=str(ROOT / "bench/results/search.json"))
     parser.add_argument("--skip-worker", action="store_true", help="no publish-to-searchable through a worker")
+    parser.add_argument("--publish-only", action="store_true", help="only publish-to-searchable through a worker")
     parser.add_argument("--probe", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.probe:
@@ -252,7 +254,7 @@ def main():
 
     known = json.loads((fixtures / "fixtures.json").read_text()) if (fixtures / "fixtures.json").exists() else {}
     queries = [q["text"] for q in read_jsonl(ROOT / "tests/data/civil_service_beir/queries.jsonl")]
-    for size in [int(s) for s in args.sizes.split(",")]:
+    for size in [] if args.publish_only else [int(s) for s in args.sizes.split(",")]:
         ns = f"bench-{size}"
         if args.rebuild or ns not in known or backend.count(ns)[1] != size:
             print(f"building {ns} ...", flush=True)
