@@ -20,7 +20,7 @@ from ...models import Chunk
 from ..base import BackendResult, Hit
 from ..base import SearchBackend as BaseSearchBackend
 from . import lexical
-from .build import build_generation, stored_pages
+from .build import build_namespace
 from .options import LocalOptions
 from .store import IndexOutdated, NamespaceReader, NamespaceStore
 from .vectors import search_segments
@@ -131,16 +131,24 @@ class LocalSearchBackend(BaseSearchBackend):
         self.drop_namespace(handle)
         return handle
 
-    def finish_rebuild(self, namespace, handle, progress=None):
+    def finish_rebuild(self, namespace, handle, progress=None, timings=None):
         """Build the rebuilt copy's index in one pass (searches still read
         the old one), then make it live: the table's rows and the index's
         CURRENT pointer change under the namespace's write lock."""
         store = self.store(namespace)
-        generation = build_generation(store, stored_pages(handle), self.options, progress)
+        generation = build_namespace(store, handle, self.options, progress, timings)
         with store.locked():
             with transaction.atomic():
                 Chunk.objects.filter(namespace=namespace).delete()
                 Chunk.objects.filter(namespace=handle).update(namespace=namespace)
+            store.make_current(generation)
+
+    def rebuild_index(self, namespace, progress=None, timings=None):
+        """Build ``namespace``'s index again from its rows in the table as
+        they are (nothing chunked or embedded), then make it live."""
+        store = self.store(namespace)
+        generation = build_namespace(store, namespace, self.options, progress, timings)
+        with store.locked():
             store.make_current(generation)
 
     def drop_namespace(self, namespace):

@@ -84,17 +84,23 @@ def _add_filters(doc, metadata):
             doc.add_text(field, value)
 
 
-def chunk_document(uid, record):
-    """The tantivy document of one ``ChunkRecord`` (``uid`` never reused)."""
+def analysed_fields(record):
+    """The analysed terms of a ``ChunkRecord``'s lexical fields."""
+    analysed = {"body": analyse(record.text), "heading": analyse(record.heading), "title": analyse(record.title),
+                "summary": analyse(record.summary)}
+    analysed["bag"] = analysed["body"] + analysed["heading"] + analysed["title"] * 2 + analysed["summary"]
+    return analysed
+
+
+def chunk_document(uid, record, analysed=None):
+    """The tantivy document of one ``ChunkRecord`` (``uid`` never reused);
+    ``analysed``: its ``analysed_fields``, if already known."""
     doc = tantivy.Document()
     doc.add_text("kind", "chunk")
     doc.add_integer("uid", uid)
     doc.add_integer("page_id", record.page_id)
     doc.add_integer("position", record.position)
-    analysed = {"body": analyse(record.text), "heading": analyse(record.heading), "title": analyse(record.title),
-                "summary": analyse(record.summary)}
-    analysed["bag"] = analysed["body"] + analysed["heading"] + analysed["title"] * 2 + analysed["summary"]
-    for field, terms in analysed.items():
+    for field, terms in (analysed or analysed_fields(record)).items():
         if terms:
             doc.add_text(field, " ".join(terms))
     _add_filters(doc, record.metadata)
@@ -103,15 +109,19 @@ def chunk_document(uid, record):
     return doc
 
 
-def page_document(page_id, records):
-    """The page's own document: every term of its passages, its filters."""
+def page_document(page_id, records, analysed=None):
+    """The page's own document: every term of its passages, its filters.
+    ``analysed``: the records' ``analysed_fields``, if already known."""
     doc = tantivy.Document()
     doc.add_text("kind", "page")
     doc.add_integer("page_id", page_id)
     first = records[0]
-    terms = analyse(first.title) + analyse(first.summary)
-    for r in records:
-        terms += analyse(r.heading) + analyse(r.text)
+    if analysed is None:
+        analysed = [{"title": analyse(first.title), "summary": analyse(first.summary), "heading": analyse(r.heading),
+                     "body": analyse(r.text)} for r in records]
+    terms = analysed[0]["title"] + analysed[0]["summary"]
+    for a in analysed:
+        terms += a["heading"] + a["body"]
     if terms:
         doc.add_text("all", " ".join(dict.fromkeys(terms)))
     _add_filters(doc, first.metadata)

@@ -70,6 +70,7 @@ class NamespaceStore:
         self.namespace, self.options = namespace, options
         self.dir = Path(root) / namespace
         self._thread_lock = threading.RLock()
+        self._segments = {}
 
     # --- locations -----------------------------------------------------------
     def current(self):
@@ -182,15 +183,37 @@ class NamespaceStore:
                 manifest["segments"].append({"name": name, "live": None})
             else:
                 uids = []
-            self._commit_text(gen, touched, pages, uids)
-            manifest["generation"] = step
-            self._write_manifest(gen, manifest)
+            writers = self._commit_text(gen, touched, pages, uids)
+            try:
+                manifest["generation"] = step
+                self._write_manifest(gen, manifest)
+            finally:
+                # tantivy's merges of small segments run after the commit; the
+                # write is searchable before they end (readers reload on the
+                # manifest), the next writer waits for them through the lock
+                for writer in writers:
+                    writer.wait_merging_threads()
             self._merge_small(gen, manifest)
             self._collect_garbage(gen, manifest)
 
+    def _segment(self, gen, entry):
+        """A segment for the writer, kept open between writes (a segment never
+        changes; its live rows are a file of the commit)."""
+        directory = gen / "vectors" / entry["name"]
+        st = os.stat(directory / "segment.json")
+        key = (str(directory), st.st_ino, st.st_mtime_ns)
+        segment = self._segments.get(key)
+        if segment is None:
+            segment = self._segments[key] = VectorSegment(directory, entry["live"])
+        elif segment.live_file != entry["live"]:
+            segment = self._segments[key] = segment.with_live(entry["live"])
+        return segment
+
     def _mark_dead(self, gen, manifest, page_ids, step):
+        named = {str(gen / "vectors" / e["name"]) for e in manifest["segments"]}
+        self._segments = {k: v for k, v in self._segments.items() if k[0] in named}
         for entry in manifest["segments"]:
-            segment = VectorSegment(gen / "vectors" / entry["name"], entry["live"])
+            segment = self._segment(gen, entry)
             live = segment.live_mask()
             gone = live & np.isin(segment.pages, page_ids)
             if gone.any():
@@ -199,29 +222,53 @@ class NamespaceStore:
                 _save_npy(segment.directory / entry["live"], live)
 
     def _commit_text(self, gen, touched, pages, uids):
-        """Chunks first, then pages: a reader between the two commits
-        counts facets one write behind the passages it ranks."""
+        """Commit chunks first, then pages (a reader between the two commits
+        counts facets one write behind the passages it ranks); returns the
+        committed writers, whose background merges may still be running."""
         documents = {"text": [], "pages": []}
         at = 0
         for page_id, chunks in pages.items():
+            analysed = []
             for record in chunks:
-                documents["text"].append(lexical.chunk_document(int(uids[at]), record))
+                analysed.append(lexical.analysed_fields(record))
+                documents["text"].append(lexical.chunk_document(int(uids[at]), record, analysed[-1]))
                 at += 1
             if chunks:
-                documents["pages"].append(lexical.page_document(page_id, chunks))
-        for part in lexical.PARTS:
-            writer = lexical.open_index(gen / part).writer(int(self.options.writer_heap_mb) * 1_000_000, 1)
+                documents["pages"].append(lexical.page_document(page_id, chunks, analysed))
+        # the two indexes commit side by side (tantivy releases the GIL; most
+        # of a commit is waiting for fsync): a write is searchable sooner
+        results = {}
+
+        def commit(part):
+            try:
+                writer = lexical.open_index(gen / part).writer(int(self.options.writer_heap_mb) * 1_000_000, 1)
+            except BaseException as exc:
+                results[part] = exc
+                return
             try:
                 for page_id in touched:
                     writer.delete_documents_by_term("page_id", int(page_id))
                 for doc in documents[part]:
                     writer.add_document(doc)
                 writer.commit()
-            except BaseException:
+                results[part] = writer
+            except BaseException as exc:
                 writer.rollback()
-                raise
-            finally:
                 writer.wait_merging_threads()
+                results[part] = exc
+
+        threads = [threading.Thread(target=commit, args=(part,), name=f"commit-{part}") for part in lexical.PARTS]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+        committed = [r for r in results.values() if not isinstance(r, BaseException)]
+        failed = [r for r in results.values() if isinstance(r, BaseException)]
+        if failed:
+            for writer in committed:
+                writer.wait_merging_threads()
+            raise failed[0]
+        return committed
 
     def _merge_small(self, gen, manifest):
         """Merge the graph-less segments into one once there are too many
@@ -256,6 +303,7 @@ class NamespaceStore:
         referenced = {e["name"]: e["live"] for e in manifest["segments"]}
         retired_path = vectors / "retired.json"
         retired = json.loads(retired_path.read_text()) if retired_path.exists() else {}
+        before = dict(retired)
         now = time.time()
         for child in vectors.iterdir():
             if child.is_dir():
@@ -267,8 +315,9 @@ class NamespaceStore:
                     if now - since > GRACE_SECONDS:
                         shutil.rmtree(path, ignore_errors=True) if path.is_dir() else path.unlink(missing_ok=True)
                         retired.pop(key, None)
-        retired = {k: v for k, v in retired.items() if (vectors / k).exists()}
-        _fsync_write(retired_path, json.dumps(retired).encode())
+        kept = {k: v for k, v in retired.items() if (vectors / k).exists()}
+        if not retired_path.exists() or kept != before:
+            _fsync_write(retired_path, json.dumps(kept).encode())
 
 
 class Snapshot:

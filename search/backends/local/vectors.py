@@ -25,6 +25,7 @@ Lucene's ``acceptOrds``). No hit is ever dropped after the search.
 import json
 import os
 import shutil
+import threading
 from pathlib import Path
 
 import faiss
@@ -98,7 +99,8 @@ def _build_graph(vectors, options):
 
 def write_segment(directory, vectors, uids, pages, metadatas, options, graph=None):
     """Write a new segment into ``directory`` and return its name.
-    ``graph``: None decides by size. The caller holds the index's write
+    ``graph``: None decides by size, a bool, or the graph itself (built
+    beforehand from these vectors, in this order). The caller holds the index's write
     lock; a directory already there was left by a writer killed before its
     commit (no manifest names it, so no reader opens it) and is replaced."""
     directory = Path(directory)
@@ -113,11 +115,14 @@ def write_segment(directory, vectors, uids, pages, metadatas, options, graph=Non
     _save_npy(directory / "filters.npy", rows)
     if graph is None:
         graph = len(vectors) >= int(options.hnsw_min_rows)
-    if graph and len(vectors):
-        faiss.write_index(build_graph(vectors, options), str(directory / "hnsw.faiss.tmp"))
+    built = graph if isinstance(graph, faiss.Index) else (build_graph(vectors, options) if graph and len(vectors) else None)
+    if built is not None:
+        if built.ntotal != len(vectors):
+            raise ValueError(f"the graph holds {built.ntotal} vectors, the segment {len(vectors)}")
+        faiss.write_index(built, str(directory / "hnsw.faiss.tmp"))
         os.replace(directory / "hnsw.faiss.tmp", directory / "hnsw.faiss")
     meta = {"rows": len(vectors), "dimension": int(vectors.shape[1]) if vectors.ndim == 2 else 0,
-            "postings": spans, "graph": bool(graph and len(vectors))}
+            "postings": spans, "graph": built is not None}
     # segment.json last: a segment without it was never finished
     _fsync_write(directory / "segment.json", json.dumps(meta).encode())
     return directory.name
@@ -154,10 +159,18 @@ class VectorSegment:
         self.filter_rows = _mapped(self.directory / "filters.npy")
         self.live_file = live_file
         self.live = _mapped(self.directory / live_file) if live_file else None
-        self.graph = None
-        if meta["graph"]:
-            self.graph = faiss.read_index(str(self.directory / "hnsw.faiss"),
-                                          faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        self.has_graph = bool(meta["graph"])
+        self._graph = None
+        self._allowed, self._allowed_lock = {}, threading.Lock()
+
+    @property
+    def graph(self):
+        """The HNSW graph (memory-mapped), opened when first searched: a
+        writer opens segments to mark rows dead and never needs it."""
+        if self._graph is None and self.has_graph:
+            self._graph = faiss.read_index(str(self.directory / "hnsw.faiss"),
+                                           faiss.IO_FLAG_MMAP_IFC | faiss.IO_FLAG_READ_ONLY)
+        return self._graph
 
     def with_live(self, live_file):
         """The same segment under another commit's live rows."""
@@ -165,6 +178,7 @@ class VectorSegment:
         other.__dict__.update(self.__dict__)
         other.live_file = live_file
         other.live = _mapped(self.directory / live_file) if live_file else None
+        other._allowed = {}
         return other
 
     def live_mask(self):
@@ -188,40 +202,77 @@ class VectorSegment:
             mask &= ~np.isin(self.pages, np.asarray(list(filters.exclude_pages), dtype=np.int64))
         return mask
 
-    def search(self, query, mask, limit, options):
-        """(exact cosine scores, uids) of the best ``limit`` allowed rows."""
-        allowed = int(mask.sum())
-        if not allowed:
+    def allowed_rows(self, filters):
+        """``Allowed`` for ``filters``, remembered for the last few filters
+        (a segment and its live rows never change; the same few sets of
+        access tokens come back on most searches, as Lucene's query cache
+        keeps the bitsets of frequent filters)."""
+        key = (tuple((f, tuple(sorted(str(v) for v in vs))) for f, vs in filters.terms()),
+               tuple(sorted(int(p) for p in filters.exclude_pages)))
+        found = self._allowed.get(key)
+        if found is None:
+            found = Allowed(self.allowed(filters))
+            with self._allowed_lock:
+                while len(self._allowed) >= ALLOWED_CACHE:
+                    self._allowed.pop(next(iter(self._allowed)))
+                self._allowed[key] = found
+        return found
+
+    def search(self, query, allowed, limit, options):
+        """(exact cosine scores, uids) of the best ``limit`` allowed rows
+        (``allowed``: an ``Allowed``, or a boolean mask over the rows)."""
+        if not isinstance(allowed, Allowed):
+            allowed = Allowed(allowed)
+        if not allowed.count:
             return np.zeros(0, dtype=np.float32), np.zeros(0, dtype=np.int64)
-        k = min(limit, allowed)
+        k = min(limit, allowed.count)
         rows = None
-        if self.graph is not None and allowed >= int(options.exact_search_below):
-            rows = self._graph_search(query, mask, k, options)
+        if self.has_graph and allowed.count >= int(options.exact_search_below):
+            rows = self._graph_search(query, allowed, k, options)
         if rows is None:  # selective filter, small segment, or a walk that came back short
-            rows = np.flatnonzero(mask)
+            rows = allowed.rows()
         scores = np.asarray(self.vectors[rows] @ query, dtype=np.float32)
         if len(rows) > k:
             best = np.argpartition(-scores, k - 1)[:k]
             rows, scores = rows[best], scores[best]
         return scores, np.asarray(self.uids[rows], dtype=np.int64)
 
-    def _graph_search(self, query, mask, k, options):
+    def _graph_search(self, query, allowed, k, options):
         """The rows the graph finds for ``query`` among the allowed ones:
-        twice ``k`` (the walk compares 8-bit codes; the exact scores that
-        follow pick the best ``k``), or None if it found fewer than ``k``."""
-        allowed = int(mask.sum())
-        wanted = min(allowed, 2 * k)
-        bitmap = np.packbits(mask, bitorder="little")
+        ``candidate_factor`` times ``k`` (the walk compares 8-bit codes; the
+        exact scores that follow pick the best ``k``), or None if it found
+        fewer than ``k``."""
+        wanted = min(allowed.count, int(options.candidate_factor * k))
         params = faiss.SearchParametersHNSW()
-        params.sel = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(bitmap))
+        params.sel = faiss.IDSelectorBitmap(self.rows, faiss.swig_ptr(allowed.bitmap))
         # a selective filter needs a longer walk to meet enough allowed rows
         ef = max(wanted, int(options.hnsw_ef_search))
-        params.efSearch = int(min(4 * ef, ef / max(allowed / self.rows, 0.25)))
+        params.efSearch = int(min(4 * ef, ef / max(allowed.count / self.rows, 0.25)))
         _scores, ids = self.graph.search(np.asarray(query, dtype=np.float32)[None, :], wanted, params=params)
         found = ids[0][ids[0] >= 0]
         if len(found) < k:
             return None
         return np.sort(found)
+
+
+#: filters whose allowed rows a segment remembers (each: a bit per row)
+ALLOWED_CACHE = 8
+
+
+class Allowed:
+    """The rows of a segment a filter admits: their number, and a bitmap
+    (for faiss's selector; the row numbers themselves when scanned)."""
+
+    def __init__(self, mask):
+        self.count = int(mask.sum())
+        self.bitmap = np.packbits(mask, bitorder="little")
+        self._rows = None
+
+    def rows(self):
+        if self._rows is None:
+            n = len(self.bitmap) * 8
+            self._rows = np.flatnonzero(np.unpackbits(self.bitmap, bitorder="little", count=n)).astype(np.int64)
+        return self._rows
 
 
 def search_segments(segments, query, filters, limit, options):
@@ -231,7 +282,7 @@ def search_segments(segments, query, filters, limit, options):
     for segment in segments:
         if segment.dimension and segment.dimension != len(query):
             raise ValueError(f"query vector dimension {len(query)} does not match index dimension {segment.dimension}")
-        scores, uids = segment.search(query, segment.allowed(filters), limit, options)
+        scores, uids = segment.search(query, segment.allowed_rows(filters), limit, options)
         all_scores.append(scores)
         all_uids.append(uids)
     if not all_scores:
