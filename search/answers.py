@@ -38,7 +38,7 @@ from django.conf import settings
 from .analysis import analyse
 from .embeddings import get_embedder
 from .lru import LRUCache
-from .questions import holds_kind, read_question
+from .questions import holds_kind, holds_numbers, read_question
 from .sentences import sentence_vectors, split_sentences
 from .service import load_synonyms
 
@@ -62,6 +62,9 @@ TRUST_LABELS = {
 }
 # weights of the score's parts; the threshold above is on this scale
 W_LEXICAL, W_HEADING, W_KIND, W_RANK, W_MISSING = 0.45, 0.2, 0.22, 0.15, 0.3
+# a policy states the rule its procedures carry out: where both state a
+# fact, the policy's sentence is the answer
+W_POLICY = 0.08
 
 _NEEDS_CONTEXT = re.compile(r"^(this|these|that|those|it|its|they|them|their|such|he|she|the same|here|there|"
                             r"also|however|otherwise|in that case|if so)\b", re.I)
@@ -167,6 +170,7 @@ class Candidate:
     heading: str
     rank: int
     hit: object
+    parts: dict = dataclasses.field(default_factory=dict)  # the score's parts, for explaining it
 
 
 def _heading_of(sentence, heading):
@@ -253,20 +257,24 @@ def score_sentences(question, query_vector, passages, embedder):
         return []
     weights = _rarity(groups, [r[7] for r in rows])
     # key terms found in none of the passages read: what is asked about is
-    # not in the guidance the viewer may see
+    # not in the guidance the viewer may see (for a current page, not in
+    # current guidance: an old page naming it does not make it answered)
     everywhere = set().union(*(r[7] | r[8] for r in rows))
-    missing = 1.0 - _covered(groups, everywhere)
+    current = set().union(set(), *(r[7] | r[8] for r in rows if not _is_old(r[1])))
+    missing = {True: 1.0 - _covered(groups, everywhere), False: 1.0 - _covered(groups, current)}
     out = []
     for rank, hit, _i, heading, sentence, text, cosine, stems, context in rows:
         lexical = _covered(groups, stems, weights)
         in_heading = _covered(groups, stems | context, weights) - lexical
-        digits = re.sub(r"[,\s]", "", sentence)
-        numbers = all(n in digits for n in question.numbers) if question.numbers else True
-        kind = holds_kind(question, sentence) and numbers
+        kind = holds_kind(question, sentence, context | _stems(hit.metadata.get("unit_name", ""))) \
+            and holds_numbers(question, sentence)
+        policy = hit.metadata.get("content_type") == "policy"
+        gone = missing[_is_old(hit)]
         score = (cosine + W_LEXICAL * lexical + W_HEADING * in_heading
                  + (W_KIND if kind else -W_KIND if question.wants or question.numbers else 0.0)
-                 + W_RANK / (1 + rank) - W_MISSING * missing)
-        out.append(Candidate(score, sentence, text, heading, rank, hit))
+                 + W_RANK / (1 + rank) + W_POLICY * policy - W_MISSING * gone)
+        out.append(Candidate(score, sentence, text, heading, rank, hit, {
+            "cosine": cosine, "lexical": lexical, "heading": in_heading, "kind": kind, "missing": gone}))
     out.sort(key=lambda c: -c.score)
     return out
 
