@@ -39,12 +39,19 @@ _TIME_Q = re.compile(
     r"\b(how (long|soon|quickly|fast|often)|how far (ahead|in advance|before)|deadline|within how|by when|"
     r"after what time)\b|^\s*when\b|\bwhen (is|are|must|do|does|should|will|can)\b", re.I)
 _QUANTITY_Q = re.compile(
-    r"\b(how (many|much|big|old|large|small)|minimum|maximum|smallest|largest|what (value|amount|share|percentage|"
+    r"\b(how (many|much|big|old|large|small|long)|minimum|maximum|smallest|largest|what (value|amount|share|percentage|"
     r"size|level|age|threshold|rate)|(above|below|over|under) what|at least how)\b", re.I)
-_FORM_Q = re.compile(r"\bform\b(?! of\b)", re.I)  # singular: a form asked for, not "paper forms"
-_PHONE_Q = re.compile(r"\b(phone|extension|telephone|ring|call|hotline|number to)\b", re.I)
+# a form or code asked for, in the singular (not "paper forms")
+_FORM_Q = re.compile(r"\b(form|code)\b(?! of\b)", re.I)
+# a number to ring asked for (not "a stolen work phone")
+_PHONE_Q = re.compile(r"\b((tele)?phone number|extension|hotline|what number|which number|number (to|do I|should I) "
+                      r"(ring|call|dial)|(do|should|can) (I|we) (ring|call|phone|dial))\b", re.I)
+# "how long should the page be": a length or a duration, any number will do
+_LENGTH_Q = re.compile(r"\bhow long (should|must|can|may|is|are|does) .+\bbe\W*$", re.I)
 _EMAIL_Q = re.compile(r"\b(e-?mail address|address to e-?mail|e-?mail to)\b", re.I)
 _NAME_Q = re.compile(r"\b(called|name of|named|which (company|firm|supplier|contractor|system|portal|tool))\b", re.I)
+# "how many people": any word for people counts them ("at least three members")
+_PEOPLE = frozenset(analyse("people persons staff members employees individuals evaluators"))
 _COUNT_SKIP = frozenset("do does did is are was were can could must should will would may might i we you they "
                         "the a an of have has had per in on for to".split())
 
@@ -100,9 +107,11 @@ def _wants(text):
     if m:
         words = [w for w in m.group(1).lower().split() if w not in _COUNT_SKIP]
         units = frozenset(t for w in words[:2] for t in analyse(w))
+        if units & _PEOPLE:
+            units |= _PEOPLE
         if units:
             return "count", units
-    if _TIME_Q.search(text):
+    if _TIME_Q.search(text) and not _LENGTH_Q.search(text):
         return "time", frozenset()
     if _QUANTITY_Q.search(text):
         return "quantity", frozenset()
@@ -169,7 +178,7 @@ def _counts(units, sentence):
     for i, tok in enumerate(tokens):
         if tok[0].isdigit() or tok.lower() in _NUMBER_WORDS:
             for nxt in tokens[i + 1:i + 4]:
-                if units & set(analyse(nxt)):
+                if any(t.startswith(u) for t in analyse(nxt) for u in units):  # "quot": quotes, quotations
                     return True
     return False
 
