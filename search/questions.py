@@ -66,8 +66,9 @@ _TIME_UNIT = r"(second|minute|hour|day|week|fortnight|month|quarter|year)s?"
 _NUM_WORD = (r"(\d[\d,.]*|one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|fifteen|twenty|thirty|"
              r"forty|fifty|sixty|ninety|hundred|a|an|a single|one or two)")
 _DURATION = re.compile(rf"\b{_NUM_WORD}[- ](?:[\w-]+[- ]){{0,2}}?{_TIME_UNIT}\b|\b\d+-{_TIME_UNIT}\b", re.I)
-_FREQUENCY = re.compile(r"\b(annually|annual|yearly|monthly|weekly|daily|quarterly|once a|twice a|every|each (year|"
-                        r"month|week|day)|per (year|month|week|day))\b", re.I)
+_FREQUENCY = re.compile(rf"\b(annually|annual|yearly|monthly|weekly|daily|quarterly|once a|twice a|"
+                        rf"(every|each|per|a) (\w+ )?({_TIME_UNIT}|{_MONTH}|Monday|Tuesday|Wednesday|Thursday|Friday))\b",
+                        re.I)  # "every 12 months", "each year", not "every application form"
 _AT_ONCE = re.compile(r"\b(immediately|at once|straight away|without delay|as soon as|same day|same working day|"
                       r"next working day)\b", re.I)
 _FORM_CODE = re.compile(r"\b[A-Z]{1,4}-\d{1,3}\b")
