@@ -38,10 +38,12 @@ import re
 
 from .analysis import analyse, words
 
-#: words with which a question asks about an earlier version of guidance
+#: words with which a question asks about an earlier version of guidance:
+#: words of the old and of change, and the past tense of the verbs people
+#: ask with ("was it allowed", "why did we stop")
 PAST_CUES = frozenset(
-    "old older former previous earlier still anymore withdrawn rescinded superseded replaced "
-    "abolished scrapped stopped discontinued".split()
+    "old older former formerly previous previously earlier still anymore withdrawn rescinded superseded replaced "
+    "abolished scrapped stop stopped discontinued used ago back".split()
 )
 _NUMBERED = re.compile(r"\d")
 
@@ -57,6 +59,7 @@ class Candidate:
     semantic: float = 0.0
     relevance: float = 0.0
     score: float = 0.0
+    asked_for: bool = False  # an old version the question asks about (rule 5)
 
     def metadata(self):
         return self.hit.metadata
@@ -161,6 +164,15 @@ def freshness_cost(metadata, margins):
     return 0.0 if is_old(metadata) else margins.get(metadata.get("freshness", ""), 0.0)
 
 
+def trust_cost(candidate, margins):
+    """What a candidate's trust state costs it between near-equals: its
+    freshness margin, or for an old version its old-version cost (nothing
+    if asked for), so that an old page never swaps above a stale current one."""
+    if is_old(candidate.metadata()):
+        return old_cost(candidate.metadata(), margins, candidate.asked_for)
+    return freshness_cost(candidate.metadata(), margins)
+
+
 def rank(candidates, margins, near_top_margin, query=""):
     """Order ``candidates`` (Candidates with ``score`` to rank by and
     ``relevance`` set): by score less any old-version cost (ties by page
@@ -177,7 +189,8 @@ def rank(candidates, margins, near_top_margin, query=""):
             near_top = c.relevance >= best - near_top_margin
             if asks_for_old(query, c.hit.title, successor.hit.title if successor else "", near_top):
                 asked.add(c.page_id)
-        c.score -= old_cost(c.metadata(), margins, c.page_id in asked)
+        c.asked_for = c.page_id in asked
+        c.score -= old_cost(c.metadata(), margins, c.asked_for)
     candidates.sort(key=lambda c: (-c.score, c.page_id))
     _fresher_first(candidates, margins)
     for old in [c for c in candidates if c.metadata().get("successor_id")]:
@@ -192,10 +205,10 @@ def rank(candidates, margins, near_top_margin, query=""):
 
 
 def _fresher_first(candidates, margins, passes=3):
-    """Swap neighbours where the upper page's freshness costs more than the
+    """Swap neighbours where the upper page's trust state costs more than the
     lower's and its relevance leads by less than the difference. A few
     passes let a page move past a short run of near-equals."""
-    costs = [freshness_cost(c.metadata(), margins) for c in candidates]
+    costs = [trust_cost(c, margins) for c in candidates]
     for _ in range(passes):
         swapped = False
         for i in range(len(candidates) - 1):

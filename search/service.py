@@ -1,15 +1,15 @@
 """The search service: the only entry point for views, the API and tools.
 
-It validates the request, expands synonyms, embeds the query, asks the
-backend for lexical and vector hits under the viewer's access filter, fuses
-them with reciprocal rank fusion, groups chunks into pages, demotes stale and
-superseded guidance, and builds escaped snippets.
+It takes a validated request (``search_request.parse_request``), expands
+synonyms, embeds the query, asks the backend for lexical and vector hits
+under the viewer's access filter, ranks them as pages by the rules of
+``ranking.py`` (calibration, fusion, trust), brings in the successor of old
+guidance shown without it (``successors.py``), and builds escaped snippets.
 """
 
 import dataclasses
 import functools
 import math
-import re
 import time
 
 from django.core.cache import cache
@@ -17,133 +17,34 @@ from django.core.cache import cache
 from kmsite.cache import first_read
 from knowledge.access import user_tokens
 
-from . import ranking
+from . import ranking, successors
 from .analysis import MARK_START, SynonymMap, highlight, render_marked
 from .backends import get_search_backend
 from .backends.base import FACET_FIELDS, SITE_NAMESPACE, Filters
 from .conf import search_setting
 from .embeddings import get_embedder
-from .indexing import CONTENT_TYPES, query_terms
+from .indexing import query_terms
 from .ranking import rrf
+from .search_request import (  # re-exported: callers import the request rules from here
+    CHOICES,
+    FILTER_PARAMS,
+    MAX_PAGE,
+    MAX_QUERY_CHARS,
+    MODES,
+    PER_PAGE,
+    SearchError,
+    SearchRequest,
+    normalise_query,
+    parse_request,
+)
 
-MODES = ("hybrid", "lexical", "semantic")
-MAX_QUERY_CHARS = 1000
-MAX_PAGE = 500
-PER_PAGE = 10
-SLUG = re.compile(r"^[a-z0-9][a-z0-9_-]{0,99}$")
-FILTER_PARAMS = {
-    "type": "content_type",
-    "topic": "topics",
-    "unit": "units",
-    "status": "status",
-    "audience": "audience",
-    "freshness": "freshness",
-}
-CHOICES = {
-    "content_type": set(CONTENT_TYPES.values()),
-    "status": {"current", "draft", "in_force", "superseded", "rescinded"},
-    "audience": {"public", "internal", "restricted"},
-    "freshness": {"fresh", "due_soon", "overdue", "needs_review", "superseded", "rescinded"},
-}
 CURRENT_STATUSES = ["current", "in_force"]
 SYNONYM_CACHE_KEY = "kmsearch:synonyms:v1"
 FACET_LABELS_KEY = "kmsearch:facet-labels"
 
 
-class SearchError(ValueError):
-    """A request that cannot be answered; the message is shown to the user."""
-
-    def __init__(self, message, field=None):
-        super().__init__(message)
-        self.field = field
-
-
 def conf(name):
     return search_setting(name)
-
-
-@dataclasses.dataclass
-class SearchRequest:
-    q: str
-    mode: str = "hybrid"
-    filters: dict = dataclasses.field(default_factory=dict)  # backend field -> [values]
-    page: int = 1
-    per_page: int = PER_PAGE
-    current_only: bool = False
-
-
-def _single(params, name):
-    values = params.getlist(name) if hasattr(params, "getlist") else [params.get(name)]
-    values = [v for v in values if v is not None]
-    if len(values) > 1:
-        raise SearchError(f"'{name}' may be given once", name)
-    return values[0] if values else None
-
-
-#: control characters (C0, DEL, C1): separators in a query, like white space
-CONTROL_CHARACTERS = re.compile("[\x00-\x1f\x7f-\x9f]")
-
-
-def normalise_query(raw):
-    """The query as searched, or SearchError. The rule, which the OpenAPI
-    schema states in the same terms (``openapi.QUERY_PATTERN``): at most
-    ``MAX_QUERY_CHARS`` characters *as sent*; no NUL and no U+FFFD (what
-    invalid UTF-8 decodes to); control characters and runs of white space
-    become one space; what is left may be empty (the caller decides)."""
-    if len(raw) > MAX_QUERY_CHARS:
-        raise SearchError(f"The query is {len(raw)} characters long; the limit is {MAX_QUERY_CHARS}.", "q")
-    if "\x00" in raw:
-        raise SearchError("The query contains a null byte.", "q")
-    if "\ufffd" in raw:
-        raise SearchError("The query is not valid UTF-8 text.", "q")
-    return " ".join(CONTROL_CHARACTERS.sub(" ", raw).split())
-
-
-def parse_request(params, *, strict=True, allow_empty=False):
-    """Validate query parameters into a SearchRequest, or raise SearchError.
-    ``strict`` (the API) also rejects parameters it does not know."""
-    known = {"q", "mode", "page", "current", *FILTER_PARAMS}
-    if strict:
-        unknown = sorted(set(params.keys()) - known)
-        if unknown:
-            raise SearchError(
-                f"Unknown parameter(s): {', '.join(unknown)}. Known: {', '.join(sorted(known))}", unknown[0]
-            )
-        for name in sorted(set(params.keys()) - {"q"}):
-            values = params.getlist(name) if hasattr(params, "getlist") else [params[name]]
-            if "" in values:
-                raise SearchError(f"'{name}' must not be empty (leave the parameter out instead).", name)
-    q = normalise_query(_single(params, "q") or "")
-    if not q and not allow_empty:
-        raise SearchError("Type what you are looking for (the query is empty).", "q")
-    mode = _single(params, "mode") or "hybrid"
-    if mode not in MODES:
-        raise SearchError(f"Unknown mode '{mode[:40]}'; use one of {', '.join(MODES)}.", "mode")
-    raw_page = _single(params, "page") or "1"
-    if not re.fullmatch(r"\d{1,6}", raw_page):
-        raise SearchError("'page' must be a whole number from 1.", "page")
-    page = int(raw_page)
-    if not 1 <= page <= MAX_PAGE:
-        raise SearchError(f"'page' must be between 1 and {MAX_PAGE}.", "page")
-    filters = {}
-    for param, field in FILTER_PARAMS.items():
-        values = params.getlist(param) if hasattr(params, "getlist") else ([params[param]] if param in params else [])
-        values = [v for v in values if v != ""]
-        if len(values) > 20:
-            raise SearchError(f"Too many values for '{param}' (at most 20).", param)
-        for v in values:
-            if not SLUG.match(v):
-                raise SearchError(f"'{param}' value '{v[:40]}' is not a valid identifier.", param)
-            if field in CHOICES and v not in CHOICES[field]:
-                raise SearchError(
-                    f"Unknown {param} '{v}'; use one of {', '.join(sorted(CHOICES[field]))}.", param
-                )
-        if values:
-            filters[field] = values
-    current = _single(params, "current") or ""
-    if current not in ("", "0", "1", "true", "false"):
-        raise SearchError("'current' must be 1 or 0.", "current")
-    return SearchRequest(q=q, mode=mode, filters=filters, page=page, current_only=current in ("1", "true"))
 
 
 @dataclasses.dataclass
@@ -274,6 +175,7 @@ class SearchService:
         min_sim = conf("MIN_SIMILARITY")
         vector_hits = [h for h in result.vector if h.score >= min_sim]
         entries = self._rank(request.mode, result.lexical, vector_hits, request.q)
+        successors.bring_in_successors(entries, filters)
         total = len(entries)
         num_pages = max(1, math.ceil(total / request.per_page))
         if request.page > num_pages and total:
@@ -284,7 +186,7 @@ class SearchService:
             for c in entries[start : start + request.per_page]
         ]
         best_similarity = max((h.score for h in result.vector), default=None)
-        self._attach_successors(shown, filters)
+        successors.attach_successor_links(shown, filters.access)
         shown_ids = {r.page_id for r in shown}
         return SearchResponse(
             request=request,
@@ -349,24 +251,6 @@ class SearchService:
         ]
         return ranking.rank(candidates, conf("TRUST_MARGIN"), conf("OLD_ASKED_WITHIN"), query)
 
-    def _attach_successors(self, results, filters):
-        """Point superseded results at their successor, if the viewer may see it."""
-        from wagtail.models import Page
-
-        from knowledge.models import PageAccessToken
-
-        ids = {r.successor_id for r in results if r.successor_id}
-        if not ids:
-            return
-        visible = set(
-            PageAccessToken.objects.filter(page_id__in=ids, token__in=filters.access).values_list("page_id", flat=True)
-        )
-        pages = {p.pk: p for p in Page.objects.live().filter(pk__in=visible)}
-        for r in results:
-            p = pages.get(r.successor_id)
-            if p is not None:
-                r.successor = {"id": p.pk, "title": p.title, "url": p.get_url()}
-
     def related(self, page, user, limit=5):
         """Pages closest in meaning to ``page`` that ``user`` may view."""
         filters = Filters(access=sorted(user_tokens(user)), exclude_pages=[page.pk])
@@ -403,4 +287,7 @@ def _facet_labels():
     }
 
 
-__all__ = ["FACET_FIELDS", "SearchError", "SearchRequest", "SearchService", "parse_request", "rrf"]
+__all__ = [
+    "CHOICES", "FACET_FIELDS", "FILTER_PARAMS", "MAX_PAGE", "MAX_QUERY_CHARS", "MODES", "PER_PAGE", "SearchError",
+    "SearchRequest", "SearchService", "normalise_query", "parse_request", "rrf",
+]

@@ -209,6 +209,8 @@ def test_options_are_typed_and_checked(fake, fallback):
 
 # --- mapping and writes ---------------------------------------------------------
 def expected_index(synonyms, *, building=False):
+    word_parts = {"type": "word_delimiter_graph", "split_on_case_change": False, "split_on_numerics": False,
+                  "preserve_original": False, "stem_english_possessive": True}
     text = {"type": "text", "analyzer": "govkm_english", "search_analyzer": "govkm_english_search"}
     stored = {"type": "keyword", "index": False, "doc_values": False}
     body = {
@@ -219,16 +221,19 @@ def expected_index(synonyms, *, building=False):
             "analysis": {
                 "analyzer": {
                     "govkm_english": {
-                        "type": "custom", "tokenizer": "standard",
-                        "filter": ["govkm_possessive", "lowercase", "govkm_stemmer", "govkm_stop"],
+                        "type": "custom", "tokenizer": "whitespace",
+                        "filter": ["govkm_word_parts", "flatten_graph", "lowercase", "govkm_stemmer", "govkm_stop"],
                     },
                     "govkm_english_search": {
-                        "type": "custom", "tokenizer": "standard",
-                        "filter": ["govkm_possessive", "lowercase", "govkm_stemmer", "govkm_synonyms", "govkm_stop"],
+                        "type": "custom", "tokenizer": "whitespace",
+                        "filter": ["govkm_query_parts", "lowercase", "govkm_stemmer", "govkm_synonyms", "govkm_stop"],
                     },
                 },
                 "filter": {
-                    "govkm_possessive": {"type": "stemmer", "language": "possessive_english"},
+                    # "GH-1" indexed as gh, 1 and gh1, like search.analysis (a question's
+                    # "GH1" finds it); questions split into parts only
+                    "govkm_word_parts": {**word_parts, "catenate_all": True},
+                    "govkm_query_parts": word_parts,
                     "govkm_stemmer": {"type": "stemmer", "language": "porter2"},
                     "govkm_stop": {"type": "stop", "stopwords": sorted(STOP_WORDS | {stem(w) for w in STOP_WORDS})},
                     "govkm_synonyms": {"type": "synonym_graph", "synonyms": synonyms, "updateable": True, "lenient": True},

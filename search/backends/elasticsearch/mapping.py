@@ -1,7 +1,9 @@
 """What a chunk looks like inside Elasticsearch: analysis, mapping, documents.
 
 One document per chunk, ``_id`` = ``"{page_id}:{position}"``. Text is
-analysed like ``search.analysis`` (English stop words, Snowball stemming);
+analysed like ``search.analysis`` (words split at hyphens and apostrophes
+and also indexed whole, English stop words, Snowball stemming); an index
+made before that analysis needs ``search_reindex``;
 synonyms apply at search time only, through an updateable ``synonym_graph``
 filter, so changing them never needs a reindex.
 """
@@ -56,16 +58,33 @@ class ElasticsearchMapping:
         # no position gaps), hence the list holds each word and its stem.
         return sorted(STOP_WORDS | {stem(w) for w in STOP_WORDS})
 
+    @staticmethod
+    def word_parts(catenate):
+        """Split words at hyphens and apostrophes like ``search.analysis``
+        (the whitespace tokenizer keeps "GH-1" whole for this filter to see;
+        the standard tokenizer would split it first). At index time the
+        whole is also written as one word ("GH-1" as "gh1", "e-mail" as
+        "email"), so "GH1", "GH 1" and "GH-1" in a question all find "GH-1"
+        in a page. At search time the parts only: the synonym filter after
+        it cannot read the branching token stream catenation makes."""
+        options = {"split_on_case_change": False, "split_on_numerics": False, "preserve_original": False,
+                   "stem_english_possessive": True}
+        if catenate:
+            options["catenate_all"] = True
+        return token_filter("govkm_word_parts" if catenate else "govkm_query_parts", "word_delimiter_graph", **options)
+
     def analyzers(self, rules):
-        possessive = token_filter("govkm_possessive", "stemmer", language="possessive_english")
         stemmer = token_filter("govkm_stemmer", "stemmer", language="porter2")
         stop = token_filter("govkm_stop", "stop", stopwords=self.stop_words())
         synonyms = token_filter(self.synonym_filter_name, **self.synonym_filter(rules))
+        # flatten_graph: an index stores one token stream, not a graph
         index_time = analyzer(
-            self.analyzer_name, tokenizer="standard", filter=[possessive, "lowercase", stemmer, stop]
+            self.analyzer_name, tokenizer="whitespace",
+            filter=[self.word_parts(True), "flatten_graph", "lowercase", stemmer, stop],
         )
         search_time = analyzer(
-            self.search_analyzer_name, tokenizer="standard", filter=[possessive, "lowercase", stemmer, synonyms, stop]
+            self.search_analyzer_name, tokenizer="whitespace",
+            filter=[self.word_parts(False), "lowercase", stemmer, synonyms, stop],
         )
         return index_time, search_time
 
