@@ -37,7 +37,10 @@ OLD_STATES = ("superseded", "rescinded")
 _NEEDS_CONTEXT = re.compile(r"^(this|these|that|those|it|its|they|them|their|such|he|she|the same|here|there|"
                             r"also|however|otherwise|in that case|if so)\b", re.I)
 # a sentence about the page, not a rule in it ("This procedure explains how ...")
-_ABOUT_PAGE = re.compile(r"^(this|the) (policy|procedure|guidance|standard|page|document|guide)\b", re.I)
+# (but "This policy was rescinded on 30 June 2025" states a fact)
+_ABOUT_PAGE = re.compile(r"^(this|the) (policy|procedure|guidance|standard|page|document|guide) (explains|sets out|"
+                         r"describes|covers|applies|makes sure|ensures|is for|helps|gives|shows|tells|outlines|"
+                         r"defines|lists|sets)\b", re.I)
 SUMMARY_SOURCE = "summary"  # indexing.SUMMARY_SOURCE: the page's title-and-summary passage
 # "Heading: " a short sub-section's heading carried into a chunk
 _PREFIX = re.compile(r"^((?:Step \d+: )?[A-Z][^.:;!?]{1,60}): (?=\S)")

@@ -90,6 +90,13 @@ def test_a_sentence_about_the_page_loses_to_one_stating_the_rule(settings):
     assert {c.parts["about"] for c in ranked[1:]} == {True}
 
 
+def test_a_sentence_stating_the_page_s_own_status_is_not_about_the_page():
+    from search.answer_scoring import _ABOUT_PAGE
+
+    assert _ABOUT_PAGE.match("This procedure makes sure FOI requests are answered on time.")
+    assert not _ABOUT_PAGE.match("This policy was rescinded by Cabinet Office decision on 30 June 2025.")
+
+
 def test_calibration_keeps_a_margin_below_the_chosen_threshold():
     from search.answer_calibration import choose
 
