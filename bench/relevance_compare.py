@@ -58,6 +58,13 @@ VARIANTS = {
                               "FUSION": "convex"},
     "aggregate .3/.1": {"AGGREGATE_DECAY": {"lexical": 0.3, "semantic": 0.1}},
     "aggregate .5/.2": {"AGGREGATE_DECAY": {"lexical": 0.5, "semantic": 0.2}},
+    "lesson .05": {"TYPE_MARGIN": {"lesson": 0.05}},
+    "lesson .10": {"TYPE_MARGIN": {"lesson": 0.10}},
+    "lesson .15": {"TYPE_MARGIN": {"lesson": 0.15}},
+    "lesson .20": {"TYPE_MARGIN": {"lesson": 0.20}},
+    "lesson .10 adaptive 2": {"TYPE_MARGIN": {"lesson": 0.10}, "ADAPTIVE_WEIGHTS": 2.0},
+    "adaptive 2": {"ADAPTIVE_WEIGHTS": 2.0},
+    "adaptive 5": {"ADAPTIVE_WEIGHTS": 5.0},
 }
 
 

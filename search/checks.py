@@ -44,4 +44,11 @@ def _ranking_errors(value):
     for state, margin in value.get("TRUST_MARGIN", {}).items():
         if not isinstance(margin, int | float) or not 0 <= margin <= 1:
             problems.append(f"KM_SEARCH['TRUST_MARGIN'][{state!r}] must be a number from 0 to 1")
+    for kind, margin in value.get("TYPE_MARGIN", {}).items():
+        if kind not in ("policy", "procedure", "lesson") or not isinstance(margin, int | float) or not 0 <= margin <= 1:
+            problems.append(f"KM_SEARCH['TYPE_MARGIN'][{kind!r}]: types policy, procedure, lesson; "
+                            "margins a number from 0 to 1")
+    adaptive = value.get("ADAPTIVE_WEIGHTS", 0.0)
+    if not isinstance(adaptive, int | float) or adaptive < 0:
+        problems.append("KM_SEARCH['ADAPTIVE_WEIGHTS'] must be a number from 0")
     return [Error(p, id="kmsearch.E003") for p in problems]

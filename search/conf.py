@@ -18,6 +18,8 @@ DEFAULTS = {
     "CANDIDATES": 200,
     "TRUST_MARGIN": {"superseded": 0.5, "rescinded": 0.5, "overdue": 0.05, "needs_review": 0.05},
     "OLD_ASKED_WITHIN": 0.2,
+    "TYPE_MARGIN": {"lesson": 0.1},
+    "ADAPTIVE_WEIGHTS": 0.0,
 }
 
 

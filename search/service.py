@@ -241,6 +241,7 @@ class SearchService:
         fused, relevance = ranking.fuse(
             mode, lexical, semantic, fusion=conf("FUSION"),
             weights=(conf("LEXICAL_WEIGHT"), conf("SEMANTIC_WEIGHT")), k=conf("RRF_K"),
+            adaptive=conf("ADAPTIVE_WEIGHTS"),
         )
         # the passage shown: the best lexical match (it holds the words
         # asked for), else the closest in meaning
@@ -249,7 +250,7 @@ class SearchService:
                               score=score)
             for page_id, score in fused.items()
         ]
-        return ranking.rank(candidates, conf("TRUST_MARGIN"), conf("OLD_ASKED_WITHIN"), query)
+        return ranking.rank(candidates, conf("TRUST_MARGIN"), conf("OLD_ASKED_WITHIN"), query, conf("TYPE_MARGIN"))
 
     def related(self, page, user, limit=5):
         """Pages closest in meaning to ``page`` that ``user`` may view."""

@@ -288,6 +288,12 @@ KM_SEARCH = {
     # an old page this close to the best match, in a question that speaks of
     # the past ("the old policy"), is what was asked for
     "OLD_ASKED_WITHIN": 0.2,
+    # calibrated relevance a page type gives up between near-equals: a
+    # lesson tells one case, the policy or procedure beside it states the rule
+    "TYPE_MARGIN": {"lesson": 0.1},
+    # query-dependent fusion weights (each side's weight times 1 + this x its
+    # lead over its second page): measured, lost on the held-out set, off
+    "ADAPTIVE_WEIGHTS": 0.0,
 }
 
 # Freshness (docs/freshness.md)

@@ -125,3 +125,86 @@ def test_the_api_puts_an_asked_for_old_version_first_with_its_notice(client, gif
     assert first["status"] == "superseded" and first["successor"]["title"] == "Gifts policy 2025"
     data = client.get("/api/search/", {"q": "gifts kept", "mode": mode}).json()
     assert [r["title"] for r in data["results"]][:2] == ["Gifts policy 2025", "Gifts policy 2020"]
+
+
+@pytest.mark.parametrize("mode", ["lexical", "semantic", "hybrid"])
+def test_an_old_page_not_asked_for_never_swaps_above_a_stale_near_equal(mode):
+    """Between near-equals the fresher wins; an old version is never the
+    fresher: it costs its old-version margin in the swaps too."""
+    old = dict(freshness="superseded", status="superseded", successor_id=9, title="Remote work policy 2020")
+    lexical = [hit(2, 9.0, freshness="needs_review"), hit(1, 8.9, **old)]
+    vector = [hit(2, 0.600, freshness="needs_review"), hit(1, 0.598, **old)]
+    assert ranked(mode, lexical, vector, query="can I use my phone for work")[:2] == [2, 1]
+
+
+@pytest.mark.parametrize("query", ["why did we stop using paper forms", "back then, were paper forms used"])
+def test_a_question_in_the_past_asks_for_the_old_version_near_the_top(query):
+    assert ranking.asks_for_old(query, "Paper application forms policy", near_top=True)
+    assert not ranking.asks_for_old(query, "Paper application forms policy", near_top=False)
+    assert not ranking.asks_for_old("are paper forms required", "Paper application forms policy", near_top=True)
+
+
+def typed(page_id, score, content_type, freshness="fresh"):
+    h = hit(page_id, score, freshness=freshness)
+    h.metadata["content_type"] = content_type
+    return h
+
+
+@pytest.mark.parametrize("mode", ["lexical", "semantic", "hybrid"])
+def test_between_near_equals_guidance_comes_before_a_lesson(mode, settings):
+    """A lesson tells one case; the policy or procedure states the rule. The
+    page type costs a lesson TYPE_MARGIN between near-equals, and never a
+    clear lead."""
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "TYPE_MARGIN": {"lesson": 0.1}}
+    near = ranked(mode, [typed(1, 9.0, "lesson"), typed(2, 8.7, "procedure")],
+                  [typed(1, 0.60, "lesson"), typed(2, 0.58, "procedure")])
+    assert near[:2] == [2, 1]
+    clear = ranked(mode, [typed(1, 9.0, "lesson"), typed(2, 5.0, "procedure")],
+                   [typed(1, 0.60, "lesson"), typed(2, 0.40, "procedure")])
+    assert clear[:2] == [1, 2]
+    settings.KM_SEARCH = {**settings.KM_SEARCH, "TYPE_MARGIN": {}}
+    assert ranked(mode, [typed(1, 9.0, "lesson"), typed(2, 8.7, "procedure")],
+                  [typed(1, 0.60, "lesson"), typed(2, 0.58, "procedure")])[:2] == [1, 2]
+
+
+def test_adaptive_weights_trust_the_side_whose_best_page_leads_clearly():
+    assert ranking.confidence({1: 1.0, 2: 0.25}) == 0.75 and ranking.confidence({1: 1.0}) == 1.0
+    lexical, semantic = {1: 1.0, 2: 0.3}, {2: 1.0, 1: 0.97}
+    plain, _ = ranking.fuse("hybrid", lexical, semantic, fusion="rrf", weights=(1.0, 2.0), k=2)
+    adapted, _ = ranking.fuse("hybrid", lexical, semantic, fusion="rrf", weights=(1.0, 2.0), k=2, adaptive=5.0)
+    assert plain[2] > plain[1] and adapted[1] > adapted[2]
+
+
+# --- the successor of an old page shown without it -----------------------------
+@pytest.fixture
+def replaced(django_capture_on_commit_callbacks):
+    """An old policy whose successor shares no word with the question asked."""
+    with django_capture_on_commit_callbacks(execute=True):
+        old = f.policy("Hospitality rules 2019", body="Dinners paid by suppliers may be accepted.", status="superseded")
+        new = f.policy("Gifts and hospitality policy", body="Declare everything you receive on the register.",
+                       supersedes=old, audience="internal")
+    return old, new
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("mode", ["lexical", "hybrid"])
+def test_an_old_page_shown_without_its_successor_brings_it_in_right_above(client, replaced, mode):
+    old, new = replaced
+    client.force_login(f.user("reader"))
+    data = client.get("/api/search/", {"q": "dinners suppliers accepted", "mode": mode}).json()
+    titles = [r["title"] for r in data["results"]]
+    assert titles[:2] == ["Gifts and hospitality policy", "Hospitality rules 2019"]
+    assert data["results"][1]["successor"]["title"] == "Gifts and hospitality policy"
+    assert data["total"] == len(titles) == 2
+
+
+@pytest.mark.django_db
+def test_a_successor_the_viewer_may_not_open_or_filtered_out_is_not_brought_in(client, replaced):
+    # anonymous: the successor is internal
+    data = client.get("/api/search/", {"q": "dinners suppliers accepted", "mode": "lexical"}).json()
+    assert [r["title"] for r in data["results"]] == ["Hospitality rules 2019"]
+    assert data["results"][0]["successor"] is None
+    client.force_login(f.user("reader"))
+    data = client.get("/api/search/", {"q": "dinners suppliers accepted", "mode": "lexical",
+                                       "status": "superseded"}).json()
+    assert [r["title"] for r in data["results"]] == ["Hospitality rules 2019"]

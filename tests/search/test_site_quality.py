@@ -37,16 +37,21 @@ DATA = Path(__file__).resolve().parent.parent / "data"
 # on the freshly loaded demo (make install; manage.py migrate; load_demo --noinput).
 # Before issue 22's ranking work (main at 94f8eb7): lexical 0.600 / 0.364, semantic
 # 0.693 / 0.477, hybrid 0.842 / 0.670 (nDCG@10 / success@1), "current first"
-# broken in 0 / 5 / 2 questions. After it (search/ranking.py, docs/architecture.md
-# "Ranking"): the floors below, "current first" broken in 1 / 7 / 1.
+# broken in 0 / 5 / 2 questions. After its first stage (search/ranking.py,
+# docs/architecture.md "Ranking"): lexical 0.803 / 0.716, semantic 0.823 /
+# 0.716, hybrid 0.879 / 0.773, "current first" broken in 1 / 7 / 1. After the
+# second (successor brought in, old pages never the fresher, lessons give way
+# to guidance between near-equals): the floors below, "current first" broken
+# in 0 / 1 / 0 (the semantic one: an old page shown while the answer is not
+# retrieved at all, which no ordering can fix).
 EVALUATED_ON = datetime.date(2026, 12, 1)
 FLOORS = {
-    "lexical": {"ndcg@10": 0.803, "success@1": 0.716},
-    "semantic": {"ndcg@10": 0.823, "success@1": 0.716},
-    "hybrid": {"ndcg@10": 0.879, "success@1": 0.773},
+    "lexical": {"ndcg@10": 0.818, "success@1": 0.750},
+    "semantic": {"ndcg@10": 0.838, "success@1": 0.750},
+    "hybrid": {"ndcg@10": 0.895, "success@1": 0.807},
 }
-#: at most this many questions may break "current first" in hybrid search
-CURRENT_FIRST_MAX = {"hybrid": 1}
+#: at most this many questions may break "current first" in each mode
+CURRENT_FIRST_MAX = {"lexical": 0, "semantic": 1, "hybrid": 0}
 # nDCG@10 moves by ~0.003 and success@1 by one question (0.011) between
 # float32 kernels and ONNX builds; more than this is a real change.
 TOLERANCE = {"ndcg@10": 0.01, "success@1": 0.025}
