@@ -41,7 +41,7 @@ from .service import load_synonyms
 logger = logging.getLogger("govkm.search")
 DEFAULTS = {
     "ENABLED": True,
-    "MIN_CONFIDENCE": 0.89,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
+    "MIN_CONFIDENCE": 0.90,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
     "PAGES": 5,  # results read, from the top
     "PASSAGES_PER_PAGE": 6,
     # guidance answers; lessons learned tell what happened once, not the rule

@@ -21,11 +21,12 @@ from tests.search.test_site_quality import demo_site  # noqa: F401  (the fixture
 pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 DATA = Path(__file__).resolve().parent.parent / "data"
 
-# Measured 2026-12-01 evening on the listed set (threshold 0.89, calibrated with
+# Measured 2026-12-01 evening on the listed set, ranking of the relevance
+# branch merged (threshold 0.90, calibrated with
 #   python manage.py search_eval --answers tests/data/answer_questions.yaml --calibrate)
-# and then run with --answerer search.answers.card_answerer: shown 93.2 %,
-# right when shown 92.7 %, unanswerable shown 6.7 %.
-FLOORS = {"shown_rate": 0.93, "right_when_shown": 0.927}
+# and then run with --answerer search.answers.card_answerer: shown 91.5 %,
+# right when shown 92.6 %, unanswerable shown 6.7 %.
+FLOORS = {"shown_rate": 0.915, "right_when_shown": 0.926}
 CEILINGS = {"unanswerable_shown_rate": 0.067}
 TOLERANCE = 0.04  # two answerable questions; one unanswerable in 30 is 0.033
 
