@@ -137,11 +137,14 @@ def test_an_old_page_not_asked_for_never_swaps_above_a_stale_near_equal(mode):
     assert ranked(mode, lexical, vector, query="can I use my phone for work")[:2] == [2, 1]
 
 
-@pytest.mark.parametrize("query", ["why did we stop using paper forms", "back then, were paper forms used"])
+@pytest.mark.parametrize("query", ["why did we stop using paper forms", "what were the previous rules on paper forms"])
 def test_a_question_in_the_past_asks_for_the_old_version_near_the_top(query):
     assert ranking.asks_for_old(query, "Paper application forms policy", near_top=True)
     assert not ranking.asks_for_old(query, "Paper application forms policy", near_top=False)
     assert not ranking.asks_for_old("are paper forms required", "Paper application forms policy", near_top=True)
+    # present-day questions in the past tense are not about an old version
+    assert not ranking.asks_for_old("my laptop was nicked, did I have to report it", "Lost device rules",
+                                    near_top=True)
 
 
 def typed(page_id, score, content_type, freshness="fresh"):
