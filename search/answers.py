@@ -27,31 +27,26 @@ The rule, in plain words:
 """
 
 import dataclasses
-import functools
 import logging
-import math
-import re
 
-import numpy as np
 from django.conf import settings
 
-from .analysis import analyse
+from .answer_scoring import OLD_STATES, is_old, score_sentences
 from .embeddings import get_embedder
 from .lru import LRUCache
-from .questions import holds_kind, read_question
-from .sentences import sentence_vectors, split_sentences
+from .questions import read_question
+from .sentences import split_sentences
 from .service import load_synonyms
 
 logger = logging.getLogger("govkm.search")
 DEFAULTS = {
     "ENABLED": True,
-    "MIN_CONFIDENCE": 1.07,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
+    "MIN_CONFIDENCE": 0.90,  # calibrated: search_eval --answers tests/data/answer_questions.yaml --calibrate
     "PAGES": 5,  # results read, from the top
     "PASSAGES_PER_PAGE": 6,
     # guidance answers; lessons learned tell what happened once, not the rule
     "CONTENT_TYPES": ("policy", "procedure"),
 }
-OLD_STATES = ("superseded", "rescinded")
 WARN_STATES = {
     "overdue": "This page is overdue for review: check the answer with its owning unit before relying on it.",
     "needs_review": "This page has been flagged for review: check the answer with its owning unit before relying on it.",
@@ -60,20 +55,6 @@ TRUST_LABELS = {
     "fresh": "Up to date", "due_soon": "Review due soon", "overdue": "Overdue for review",
     "needs_review": "Needs review", "superseded": "Superseded", "rescinded": "Rescinded",
 }
-# weights of the score's parts; the threshold above is on this scale
-W_LEXICAL, W_HEADING, W_KIND, W_RANK, W_MISSING = 0.45, 0.2, 0.22, 0.15, 0.3
-
-_NEEDS_CONTEXT = re.compile(r"^(this|these|that|those|it|its|they|them|their|such|he|she|the same|here|there|"
-                            r"also|however|otherwise|in that case|if so)\b", re.I)
-# "Heading: " a short sub-section's heading carried into a chunk
-_PREFIX = re.compile(r"^((?:Step \d+: )?[A-Z][^.:;!?]{1,60}): (?=\S)")
-_MONTHS = "January|February|March|April|May|June|July|August|September|October|November|December"
-# facts the indexer writes before a page's text, not sentences of it
-# (extract.page_sections: a policy's legal status, a lesson's project line)
-_LEADING_FACT = re.compile(rf"^(?:Effective from \d{{1,2}} (?:{_MONTHS}) \d{{4}}|.{{3,160}}?, (?:{_MONTHS}) \d{{4}}) (?=[A-Z])")
-_FACT_SENTENCE = re.compile(r"^(?:Reference [A-Z]+-|Status: |Legal basis: |Legal status: |Responsible role: \S+$)")
-
-
 def conf(name):
     return {**DEFAULTS, **getattr(settings, "KM_ANSWERS", {})}[name]
 
@@ -158,58 +139,9 @@ def highlight_url(url, sentence):
     return f"{url}?hl={quote(sentence[:300], safe='')}#answer"
 
 
-# --- scoring -------------------------------------------------------------------
-@dataclasses.dataclass
-class Candidate:
-    score: float
-    sentence: str
-    text: str
-    heading: str
-    rank: int
-    hit: object
-
-
-def _heading_of(sentence, heading):
-    """(section heading, the sentence as the page shows it). A procedure
-    step's heading carried into the chunk ("Step 2: Lock the device: ...")
-    is the section, not part of the sentence; a list item's own lead-in
-    ("Security Check (SC): ...") stays, since the page shows it so."""
-    m = _PREFIX.match(sentence)
-    if m and m.group(1).startswith("Step "):
-        heading, sentence = m.group(1), sentence[m.end():]
-    elif m and m.group(1) == "Responsible role":
-        sentence = sentence[m.end():]
-    if sentence.startswith(("Project: ", "Effective from ")):
-        sentence = _LEADING_FACT.sub("", sentence.removeprefix("Project: "), count=1)
-    return heading, sentence
-
-
-@functools.lru_cache(maxsize=50_000)
-def _stems(text):
-    """The analysed terms of a sentence or heading (sentences repeat from
-    search to search: analysing them was half the card's time)."""
-    return frozenset(analyse(text))
-
-
-def _covered(groups, stems, weights=None):
-    """Share of the question's key terms (each with its synonyms) in
-    ``stems``, each term weighted by how rare it is among the sentences
-    read (``weights``), so the word that makes the question specific
-    counts most."""
-    if not groups:
-        return 0.0
-    weights = weights or [1.0] * len(groups)
-    got = sum(w for alts, w in zip(groups, weights) if any(alt <= stems for alt in alts))
-    return got / sum(weights)
-
-
-def _rarity(groups, stem_sets):
-    """Inverse document frequency of each key term over ``stem_sets``."""
-    n = len(stem_sets)
-    return [math.log(1 + (n + 1) / (1 + sum(any(alt <= s for alt in alts) for s in stem_sets))) for alts in groups]
-
-
 def _passages(response, pages):
+    """(rank, hit) of the passages matched on the first ``pages`` results
+    that are guidance (``CONTENT_TYPES``), at most ``PASSAGES_PER_PAGE`` a page."""
     types = conf("CONTENT_TYPES")
     rank = {r.page_id: i for i, r in enumerate(response.results[:pages]) if r.content_type in types}
     chosen, seen, per_page = [], set(), {}
@@ -223,62 +155,19 @@ def _passages(response, pages):
     return chosen
 
 
-def score_sentences(question, query_vector, passages, embedder):
-    """Every sentence of ``passages`` [(rank, hit)] scored, best first."""
-    vectors = sentence_vectors([h.text for _r, h in passages], embedder)
-    groups = question.groups
-    query = np.asarray(query_vector, dtype=np.float32)
-    rows, seen = [], set()
-    for rank, hit in passages:
-        sentences, matrix = vectors[hit.text]
-        if not sentences:
-            continue
-        cosines = matrix @ query
-        heading = hit.heading
-        context = _stems(heading) | _stems(hit.title)
-        for i, raw in enumerate(sentences):
-            if _FACT_SENTENCE.match(raw):
-                continue
-            heading, sentence = _heading_of(raw, heading)
-            if (hit.page_id, sentence) in seen or len(sentence) < 12:
-                continue
-            seen.add((hit.page_id, sentence))
-            text = sentence
-            if (_NEEDS_CONTEXT.match(sentence) and i > 0 and sentence == raw
-                    and not _FACT_SENTENCE.match(sentences[i - 1])):
-                text = f"{_heading_of(sentences[i - 1], heading)[1]} {sentence}"
-            rows.append((rank, hit, i, heading, sentence, text, float(cosines[i]), _stems(sentence),
-                         context | _stems(heading)))
-    if not rows:
-        return []
-    weights = _rarity(groups, [r[7] for r in rows])
-    # key terms found in none of the passages read: what is asked about is
-    # not in the guidance the viewer may see
-    everywhere = set().union(*(r[7] | r[8] for r in rows))
-    missing = 1.0 - _covered(groups, everywhere)
-    out = []
-    for rank, hit, _i, heading, sentence, text, cosine, stems, context in rows:
-        lexical = _covered(groups, stems, weights)
-        in_heading = _covered(groups, stems | context, weights) - lexical
-        digits = re.sub(r"[,\s]", "", sentence)
-        numbers = all(n in digits for n in question.numbers) if question.numbers else True
-        kind = holds_kind(question, sentence) and numbers
-        score = (cosine + W_LEXICAL * lexical + W_HEADING * in_heading
-                 + (W_KIND if kind else -W_KIND if question.wants or question.numbers else 0.0)
-                 + W_RANK / (1 + rank) - W_MISSING * missing)
-        out.append(Candidate(score, sentence, text, heading, rank, hit))
-    out.sort(key=lambda c: -c.score)
-    return out
-
-
-def _is_old(hit):
-    meta = hit.metadata
-    return meta.get("status") in OLD_STATES or meta.get("freshness") in OLD_STATES
-
-
 def _matches_old_version(question, hit):
     """An old page the question names: a year it asks about in its title."""
     return any(y in hit.title for y in question.years)
+
+
+def _usable(question, candidates):
+    """The candidates a card may come from: current pages only, unless the
+    question asks about an old version (then an old page it names by year
+    comes first; other old pages compete as they are)."""
+    if question.old_intent:
+        named = [c for c in candidates if is_old(c.hit) and _matches_old_version(question, c.hit)]
+        return named or candidates
+    return [c for c in candidates if not is_old(c.hit)]
 
 
 def _result(response, page_id):
@@ -314,15 +203,10 @@ def answer_search(response, *, embedder=None, min_confidence=None):
     candidates = score_sentences(question, vector, _passages(response, conf("PAGES")), embedder)
     if not candidates:
         return Outcome(refusal="low_confidence")
-    if question.old_intent:
-        # an old page the question names by year comes first; other old pages compete as they are
-        named = [c for c in candidates if _is_old(c.hit) and _matches_old_version(question, c.hit)]
-        usable = named or candidates
-    else:
-        usable = [c for c in candidates if not _is_old(c.hit)]
+    usable = _usable(question, candidates)
     best = usable[0] if usable else None
     overall = candidates[0]
-    if (best is None or best.score < threshold) and overall.score >= threshold and _is_old(overall.hit):
+    if (best is None or best.score < threshold) and overall.score >= threshold and is_old(overall.hit):
         old = _result(response, overall.hit.page_id)
         return Outcome(refusal="superseded", confidence=overall.score, old_page={
             "title": overall.hit.title, "url": overall.hit.metadata.get("url", ""),

@@ -321,7 +321,7 @@ KM_ANALYTICS = {
 # calibrated with search_eval --answers ... --calibrate.
 KM_ANSWERS = {
     "ENABLED": _bool("KM_ANSWERS_ENABLED", default=True),
-    "MIN_CONFIDENCE": _checked("KM_ANSWERS_MIN_CONFIDENCE", env.float, default=1.07),
+    "MIN_CONFIDENCE": _checked("KM_ANSWERS_MIN_CONFIDENCE", env.float, default=0.90),
 }
 
 # --- Wagtail --------------------------------------------------------------

@@ -29,7 +29,7 @@ def test_sentences_split_word_for_word_and_not_after_abbreviations():
 def test_reading_a_question():
     q = read_question("Which form do I use for the gifts register?")
     assert q.wants == "form" and "gift" in q.terms and "form" in q.terms
-    assert read_question("how many working days to reply").wants == "quantity"
+    assert read_question("how many working days to reply").wants == "count"
     assert read_question("phone number for the integrity line").wants == "phone"
     old = read_question("what was the threshold in the 2019 policy")
     assert old.old_intent and old.years == ("2019",)

@@ -107,7 +107,7 @@ class Command(BaseCommand):
         return report
 
     def _calibrate(self, path):
-        from ...answer_calibration import TARGETS, calibrate
+        from ...answer_calibration import SLACK, TARGETS, WINDOW, calibrate
 
         result = calibrate(load_answer_questions(path))
         w = self.stdout.write
@@ -116,7 +116,7 @@ class Command(BaseCommand):
             w(f"{r['threshold']:>10.2f}{r['shown_rate']:>8.1%}{r['right_when_shown']:>13.1%}{r['right']:>7}"
               f"{r['unanswerable_shown_rate']:>20.1%}")
         chosen = result["chosen"]
-        w(f"\ntargets {TARGETS}")
+        w(f"\ntargets {TARGETS}, met with slack {SLACK} for every threshold down to {WINDOW} below")
         w(f"chosen: {chosen}" if chosen else "no threshold meets the targets")
         return {"table": result["table"], "chosen": chosen}
 
