@@ -67,6 +67,37 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+class DatabaseCPU:
+    """CPU used by the PostgreSQL backends serving this database (same
+    machine: /proc of each backend). Sampled after every batch, so the
+    backends of sending threads, which end with their threads, are counted
+    up to their last sample; 0 on SQLite, which runs in-process."""
+
+    def __init__(self, connection):
+        self.connection, self.first, self.last = connection, {}, {}
+        self.sample(baseline=True)
+
+    def _backends(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            return [row[0] for row in cursor.fetchall()]
+
+    def sample(self, baseline=False):
+        if self.connection.vendor != "postgresql":
+            return
+        for pid in self._backends():
+            try:
+                cpu = cpu_seconds(pid)
+            except OSError:  # a backend that just ended
+                continue
+            self.first.setdefault(pid, cpu if baseline else 0.0)
+            self.last[pid] = cpu
+
+    def seconds(self):
+        self.sample()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
+
+
 def accepted(proc):
     proc.stdin.write("count\n")
     proc.stdin.flush()
@@ -102,6 +133,8 @@ def main():
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the digest (main thread: use KM_NOTIFY_SMTP_CONNECTIONS=1) and print the top")
     parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))  # the quoted run: reference-notifications.json
     args = parser.parse_args()
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
@@ -135,12 +168,13 @@ def main():
         change_ids = list(GuidanceChange.objects.filter(kind="material").values_list("pk", flat=True))
         assert len(change_ids) == args.changes, change_ids
         post_save.receivers  # noqa: B018 - nothing listens to Delivery saves
-        started = time.perf_counter()
+        db_cpu, started = DatabaseCPU(connection), time.perf_counter()
         for pk in change_ids:
             fan_out(pk)
         fan_out_s = time.perf_counter() - started
+        fan_out_db_cpu_s = db_cpu.seconds()
         rows = Delivery.objects.count()
-        log(f"fan-out: {rows} delivery rows in {fan_out_s:.1f} s")
+        log(f"fan-out: {rows} delivery rows in {fan_out_s:.1f} s (database CPU {fan_out_db_cpu_s:.1f} s)")
 
         samples = []
         original = sending.Run._send_batch
@@ -148,27 +182,43 @@ def main():
         def sampled(self, *a, **kw):
             result = original(self, *a, **kw)
             samples.append(rss_mb())
+            db_cpu.sample()
             return result
 
         sending.Run._send_batch = sampled
         before = accepted(smtp)
         server_cpu0 = cpu_seconds(smtp.pid)
-        cpu0 = time.process_time()
+        cpu0, db_cpu = time.process_time(), DatabaseCPU(connection)
+        run = sending.Run("daily", batch_users=args.batch, in_app=True)
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
-        counts = sending.Run("daily", batch_users=args.batch, in_app=True).execute()
+        counts = run.execute()
         digest_s = time.perf_counter() - started
         cpu_s = time.process_time() - cpu0
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        db_cpu_s = db_cpu.seconds()
         handed = accepted(smtp) - before
         server_cpu_s = cpu_seconds(smtp.pid) - server_cpu0
         log(f"digest: {counts} in {digest_s:.1f} s ({digest_s / max(1, handed) * 1000:.2f} ms per e-mail, "
             f"process CPU {cpu_s:.1f} s); SMTP server accepted {handed} (its CPU {server_cpu_s:.1f} s); "
-            f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections")
+            f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections; database CPU {db_cpu_s:.1f} s")
         log(f"memory: {samples[0] if samples else 0} MB after the first batch, {max(samples or [0])} MB at most, "
             f"{samples[-1] if samples else 0} MB at the end ({len(samples)} batches)")
         result = {
             "benchmark": "notifications-daily-digest", "database": connection.vendor,
             "subscribers": args.subscribers, "changes": args.changes, "delivery_rows": rows,
-            "fan_out_s": round(fan_out_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
+            "fan_out_s": round(fan_out_s, 2), "fan_out_db_cpu_s": round(fan_out_db_cpu_s, 2),
+            "digest_db_cpu_s": round(db_cpu_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
             "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
             "emails_accepted": handed, "ms_per_email": round(digest_s / max(1, handed) * 1000, 3),
             "counts": counts, "target_s": 60, "met": digest_s <= 60 and handed == args.subscribers,
