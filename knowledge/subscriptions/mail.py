@@ -152,13 +152,19 @@ class Composer:
             headers={
                 "List-Unsubscribe": f"<{link}>",
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "List-Id": f"{self.site_name} guidance updates <updates.{_host()}>",
+                "List-Id": list_id(),
                 "Auto-Submitted": "auto-generated",
                 "Precedence": "bulk",
             },
         )
         message.attach_alternative(html.replace(MARKER, link), "text/html")
         return message
+
+
+def list_id():
+    """The List-Id of every notification (RFC 2919): bounces are matched to it."""
+    site_name = getattr(settings, "WAGTAIL_SITE_NAME", "GovKM")
+    return f"{site_name} guidance updates <updates.{_host()}>"
 
 
 def _host():

@@ -30,9 +30,11 @@ MARK_SENT = (f"UPDATE {db.ops.quote_name(Delivery._meta.db_table)} SET status = 
 
 
 def from_address():
+    """The envelope sender, where bounces go: ``KM_NOTIFY_RETURN_PATH`` (a
+    mailbox ``manage.py process_bounces`` reads), else the From address."""
     from email.utils import parseaddr
 
-    return parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
+    return getattr(settings, "KM_NOTIFY_RETURN_PATH", "") or parseaddr(settings.DEFAULT_FROM_EMAIL)[1]
 
 
 class Outcome:
