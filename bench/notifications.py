@@ -2,7 +2,7 @@
 built and handed to a local SMTP server.
 
     .venv/bin/python bench/notifications.py [--subscribers 100000] [--changes 20]
-        [--json bench/results/notifications.json]
+        [--smtp-server aiosmtpd|smtp-sink] [--profile] [--json bench/results/notifications.json]
 
 Set-up (not timed): a scratch database (SQLite by default,
 BENCH_DATABASE_URL for PostgreSQL), N users in bulk, each following one
@@ -15,8 +15,12 @@ material change through Wagtail (so each change is a real
 * digest: ``send_due("daily")``, the task beat runs each morning: claim,
   check each reader's right to see each page from the database, build one
   e-mail per reader (plain text and HTML, a signed unsubscribe link), hand
-  it to the SMTP server (aiosmtpd in its own process on loopback, counting
-  what it accepts) and mark each sent.
+  it to the SMTP server on loopback in its own process, counting what it
+  accepts (aiosmtpd, the tests' server, in Python; or Postfix's smtp-sink,
+  in C, as a production MTA would receive it) and mark each sent.
+
+CPU is reported per process: this one, the SMTP server's, and the
+PostgreSQL backends' (read from /proc, so the database must be local).
 
 The resident memory of the process is sampled after every batch of
 readers: flat means the run does not hold the whole population.
@@ -55,10 +59,60 @@ def fresh_postgres(url):
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def start_smtp():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.smtp", "--count-only"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    return proc, int(proc.stdout.readline())
+class AiosmtpdServer:
+    """aiosmtpd (tests/smtp.py) in its own process, counting what it accepts."""
+
+    name = "aiosmtpd"
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.smtp", "--count-only"], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.port, self.pid = int(self.proc.stdout.readline()), self.proc.pid
+
+    def accepted(self):
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+class SmtpSinkServer:
+    """Postfix's smtp-sink (C; apt-get install postfix): a production MTA's
+    SMTP engine that discards what it accepts, counting messages (-c)."""
+
+    name = "smtp-sink"
+    BINARY = "/usr/sbin/smtp-sink"
+
+    def __init__(self):
+        import socket
+        import tempfile
+
+        if not os.path.exists(self.BINARY):
+            sys.exit(f"{self.BINARY} is not installed (apt-get install postfix)")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.out = tempfile.NamedTemporaryFile(prefix="smtp-sink-", suffix=".out", delete=False)  # noqa: SIM115
+        user = ["-u", "postfix"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen([self.BINARY, "-c", *user, f"127.0.0.1:{self.port}", "256"],
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        time.sleep(0.5)
+
+    def accepted(self):
+        import re
+
+        self.out.flush()
+        found = re.findall(rb"mesg=(\d+)", Path(self.out.name).read_bytes()[-200:])
+        return int(found[-1]) if found else 0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        os.unlink(self.out.name)
 
 
 def cpu_seconds(pid):
@@ -98,12 +152,6 @@ class DatabaseCPU:
         return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
-def accepted(proc):
-    proc.stdin.write("count\n")
-    proc.stdin.flush()
-    return int(proc.stdout.readline())
-
-
 def populate(subscribers, changes, log):
     from django.contrib.auth import get_user_model
     from django.db import transaction
@@ -133,6 +181,8 @@ def main():
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--smtp-server", choices=["aiosmtpd", "smtp-sink"], default="aiosmtpd",
+                        help="aiosmtpd (Python, the tests' server) or Postfix's smtp-sink (C)")
     parser.add_argument("--profile", action="store_true",
                         help="cProfile the digest (main thread: use KM_NOTIFY_SMTP_CONNECTIONS=1) and print the top")
     parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))  # the quoted run: reference-notifications.json
@@ -150,7 +200,8 @@ def main():
     from tests.knowledge.conftest import publish_change
 
     log = print
-    smtp, port = start_smtp()
+    smtp = SmtpSinkServer() if args.smtp_server == "smtp-sink" else AiosmtpdServer()
+    port = smtp.port
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 30
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -186,7 +237,7 @@ def main():
             return result
 
         sending.Run._send_batch = sampled
-        before = accepted(smtp)
+        before = smtp.accepted()
         server_cpu0 = cpu_seconds(smtp.pid)
         cpu0, db_cpu = time.process_time(), DatabaseCPU(connection)
         run = sending.Run("daily", batch_users=args.batch, in_app=True)
@@ -207,10 +258,10 @@ def main():
             pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
             pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
         db_cpu_s = db_cpu.seconds()
-        handed = accepted(smtp) - before
+        handed = smtp.accepted() - before
         server_cpu_s = cpu_seconds(smtp.pid) - server_cpu0
         log(f"digest: {counts} in {digest_s:.1f} s ({digest_s / max(1, handed) * 1000:.2f} ms per e-mail, "
-            f"process CPU {cpu_s:.1f} s); SMTP server accepted {handed} (its CPU {server_cpu_s:.1f} s); "
+            f"process CPU {cpu_s:.1f} s); {smtp.name} accepted {handed} (its CPU {server_cpu_s:.1f} s); "
             f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections; database CPU {db_cpu_s:.1f} s")
         log(f"memory: {samples[0] if samples else 0} MB after the first batch, {max(samples or [0])} MB at most, "
             f"{samples[-1] if samples else 0} MB at the end ({len(samples)} batches)")
@@ -219,7 +270,7 @@ def main():
             "subscribers": args.subscribers, "changes": args.changes, "delivery_rows": rows,
             "fan_out_s": round(fan_out_s, 2), "fan_out_db_cpu_s": round(fan_out_db_cpu_s, 2),
             "digest_db_cpu_s": round(db_cpu_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
-            "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
+            "smtp_server": smtp.name, "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
             "emails_accepted": handed, "ms_per_email": round(digest_s / max(1, handed) * 1000, 3),
             "counts": counts, "target_s": 60, "met": digest_s <= 60 and handed == args.subscribers,
             "rss_mb_first_batch": samples[0] if samples else None, "rss_mb_max": max(samples or [0]),
@@ -231,8 +282,7 @@ def main():
         Path(args.json).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"written {args.json}")
     finally:
-        smtp.stdin.close()
-        smtp.wait(10)
+        smtp.stop()
 
 
 if __name__ == "__main__":
