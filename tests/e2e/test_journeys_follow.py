@@ -23,6 +23,8 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 TOPIC = "Records Management"
 # internal, topic records-management, owned by "owner" (demo README); no other journey changes it
 TITLE = "Disposing of records at the end of their retention period"
+# cites it and is in the same topic: the reader is told it may be affected, in the same e-mail
+CITING = "Migrating 1.2 million records without carrying over the retention dates"
 READER = "civil@example.gov"  # "civil": a civil servant, may read internal guidance
 MAIL_SECONDS = 90
 
@@ -73,9 +75,10 @@ def test_follow_a_topic_from_search_and_receive_the_email_after_a_material_chang
     # nothing else: the demo's own publications are not news to a new follower
     assert len(smtp.to(READER)) == already + 1, [m["Subject"] for m in smtp.to(READER)]
     [message] = mine
-    assert message["Subject"] == f"Changed: {TITLE}"
+    assert message["Subject"] == "2 changes to guidance you follow"
     assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
     text = message.get_body(("plain",)).get_content()
+    assert f"Changed: {TITLE}" in text and f"May be affected: {CITING}" in text
     html = message.get_body(("html",)).get_content()
     assert summary in text and word in html
     assert path in text
