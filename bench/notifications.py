@@ -2,7 +2,7 @@
 built and handed to a local SMTP server.
 
     .venv/bin/python bench/notifications.py [--subscribers 100000] [--changes 20]
-        [--json bench/results/notifications.json]
+        [--smtp-server aiosmtpd|smtp-sink] [--profile] [--json bench/results/notifications.json]
 
 Set-up (not timed): a scratch database (SQLite by default,
 BENCH_DATABASE_URL for PostgreSQL), N users in bulk, each following one
@@ -15,8 +15,12 @@ material change through Wagtail (so each change is a real
 * digest: ``send_due("daily")``, the task beat runs each morning: claim,
   check each reader's right to see each page from the database, build one
   e-mail per reader (plain text and HTML, a signed unsubscribe link), hand
-  it to the SMTP server (aiosmtpd in its own process on loopback, counting
-  what it accepts) and mark each sent.
+  it to the SMTP server on loopback in its own process, counting what it
+  accepts (aiosmtpd, the tests' server, in Python; or Postfix's smtp-sink,
+  in C, as a production MTA would receive it) and mark each sent.
+
+CPU is reported per process: this one, the SMTP server's, and the
+PostgreSQL backends' (read from /proc, so the database must be local).
 
 The resident memory of the process is sampled after every batch of
 readers: flat means the run does not hold the whole population.
@@ -55,10 +59,60 @@ def fresh_postgres(url):
         conn.execute(f'CREATE DATABASE "{name}"')
 
 
-def start_smtp():
-    proc = subprocess.Popen([sys.executable, "-m", "tests.smtp", "--count-only"], cwd=ROOT,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    return proc, int(proc.stdout.readline())
+class AiosmtpdServer:
+    """aiosmtpd (tests/smtp.py) in its own process, counting what it accepts."""
+
+    name = "aiosmtpd"
+
+    def __init__(self):
+        self.proc = subprocess.Popen([sys.executable, "-m", "tests.smtp", "--count-only"], cwd=ROOT,
+                                     stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+        self.port, self.pid = int(self.proc.stdout.readline()), self.proc.pid
+
+    def accepted(self):
+        self.proc.stdin.write("count\n")
+        self.proc.stdin.flush()
+        return int(self.proc.stdout.readline())
+
+    def stop(self):
+        self.proc.stdin.close()
+        self.proc.wait(10)
+
+
+class SmtpSinkServer:
+    """Postfix's smtp-sink (C; apt-get install postfix): a production MTA's
+    SMTP engine that discards what it accepts, counting messages (-c)."""
+
+    name = "smtp-sink"
+    BINARY = "/usr/sbin/smtp-sink"
+
+    def __init__(self):
+        import socket
+        import tempfile
+
+        if not os.path.exists(self.BINARY):
+            sys.exit(f"{self.BINARY} is not installed (apt-get install postfix)")
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.out = tempfile.NamedTemporaryFile(prefix="smtp-sink-", suffix=".out", delete=False)  # noqa: SIM115
+        user = ["-u", "postfix"] if os.geteuid() == 0 else []
+        self.proc = subprocess.Popen([self.BINARY, "-c", *user, f"127.0.0.1:{self.port}", "256"],
+                                     stdout=self.out, stderr=subprocess.STDOUT)
+        self.pid = self.proc.pid
+        time.sleep(0.5)
+
+    def accepted(self):
+        import re
+
+        self.out.flush()
+        found = re.findall(rb"mesg=(\d+)", Path(self.out.name).read_bytes()[-200:])
+        return int(found[-1]) if found else 0
+
+    def stop(self):
+        self.proc.terminate()
+        self.proc.wait(10)
+        os.unlink(self.out.name)
 
 
 def cpu_seconds(pid):
@@ -67,10 +121,35 @@ def cpu_seconds(pid):
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def accepted(proc):
-    proc.stdin.write("count\n")
-    proc.stdin.flush()
-    return int(proc.stdout.readline())
+class DatabaseCPU:
+    """CPU used by the PostgreSQL backends serving this database (same
+    machine: /proc of each backend). Sampled after every batch, so the
+    backends of sending threads, which end with their threads, are counted
+    up to their last sample; 0 on SQLite, which runs in-process."""
+
+    def __init__(self, connection):
+        self.connection, self.first, self.last = connection, {}, {}
+        self.sample(baseline=True)
+
+    def _backends(self):
+        with self.connection.cursor() as cursor:
+            cursor.execute("SELECT pid FROM pg_stat_activity WHERE datname = current_database()")
+            return [row[0] for row in cursor.fetchall()]
+
+    def sample(self, baseline=False):
+        if self.connection.vendor != "postgresql":
+            return
+        for pid in self._backends():
+            try:
+                cpu = cpu_seconds(pid)
+            except OSError:  # a backend that just ended
+                continue
+            self.first.setdefault(pid, cpu if baseline else 0.0)
+            self.last[pid] = cpu
+
+    def seconds(self):
+        self.sample()
+        return sum(self.last[pid] - self.first[pid] for pid in self.last)
 
 
 def populate(subscribers, changes, log):
@@ -102,6 +181,10 @@ def main():
     parser.add_argument("--subscribers", type=int, default=100_000)
     parser.add_argument("--changes", type=int, default=20)
     parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--smtp-server", choices=["aiosmtpd", "smtp-sink"], default="aiosmtpd",
+                        help="aiosmtpd (Python, the tests' server) or Postfix's smtp-sink (C)")
+    parser.add_argument("--profile", action="store_true",
+                        help="cProfile the digest (main thread: use KM_NOTIFY_SMTP_CONNECTIONS=1) and print the top")
     parser.add_argument("--json", default=str(ROOT / "bench/results/notifications.json"))  # the quoted run: reference-notifications.json
     args = parser.parse_args()
     os.environ.setdefault("CELERY_BROKER_URL", "memory://")
@@ -117,7 +200,8 @@ def main():
     from tests.knowledge.conftest import publish_change
 
     log = print
-    smtp, port = start_smtp()
+    smtp = SmtpSinkServer() if args.smtp_server == "smtp-sink" else AiosmtpdServer()
+    port = smtp.port
     settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_TIMEOUT = "127.0.0.1", port, 30
     settings.EMAIL_USE_TLS = settings.EMAIL_USE_SSL = False
@@ -135,12 +219,13 @@ def main():
         change_ids = list(GuidanceChange.objects.filter(kind="material").values_list("pk", flat=True))
         assert len(change_ids) == args.changes, change_ids
         post_save.receivers  # noqa: B018 - nothing listens to Delivery saves
-        started = time.perf_counter()
+        db_cpu, started = DatabaseCPU(connection), time.perf_counter()
         for pk in change_ids:
             fan_out(pk)
         fan_out_s = time.perf_counter() - started
+        fan_out_db_cpu_s = db_cpu.seconds()
         rows = Delivery.objects.count()
-        log(f"fan-out: {rows} delivery rows in {fan_out_s:.1f} s")
+        log(f"fan-out: {rows} delivery rows in {fan_out_s:.1f} s (database CPU {fan_out_db_cpu_s:.1f} s)")
 
         samples = []
         original = sending.Run._send_batch
@@ -148,28 +233,44 @@ def main():
         def sampled(self, *a, **kw):
             result = original(self, *a, **kw)
             samples.append(rss_mb())
+            db_cpu.sample()
             return result
 
         sending.Run._send_batch = sampled
-        before = accepted(smtp)
+        before = smtp.accepted()
         server_cpu0 = cpu_seconds(smtp.pid)
-        cpu0 = time.process_time()
+        cpu0, db_cpu = time.process_time(), DatabaseCPU(connection)
+        run = sending.Run("daily", batch_users=args.batch, in_app=True)
+        profiler = None
+        if args.profile:
+            import cProfile
+
+            profiler = cProfile.Profile()
+            profiler.enable()
         started = time.perf_counter()
-        counts = sending.Run("daily", batch_users=args.batch, in_app=True).execute()
+        counts = run.execute()
         digest_s = time.perf_counter() - started
         cpu_s = time.process_time() - cpu0
-        handed = accepted(smtp) - before
+        if profiler is not None:
+            import pstats
+
+            profiler.disable()
+            pstats.Stats(profiler).sort_stats("tottime").print_stats(25)
+            pstats.Stats(profiler).sort_stats("cumulative").print_stats(35)
+        db_cpu_s = db_cpu.seconds()
+        handed = smtp.accepted() - before
         server_cpu_s = cpu_seconds(smtp.pid) - server_cpu0
         log(f"digest: {counts} in {digest_s:.1f} s ({digest_s / max(1, handed) * 1000:.2f} ms per e-mail, "
-            f"process CPU {cpu_s:.1f} s); SMTP server accepted {handed} (its CPU {server_cpu_s:.1f} s); "
-            f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections")
+            f"process CPU {cpu_s:.1f} s); {smtp.name} accepted {handed} (its CPU {server_cpu_s:.1f} s); "
+            f"{settings.KM_NOTIFY_SMTP_CONNECTIONS} SMTP connections; database CPU {db_cpu_s:.1f} s")
         log(f"memory: {samples[0] if samples else 0} MB after the first batch, {max(samples or [0])} MB at most, "
             f"{samples[-1] if samples else 0} MB at the end ({len(samples)} batches)")
         result = {
             "benchmark": "notifications-daily-digest", "database": connection.vendor,
             "subscribers": args.subscribers, "changes": args.changes, "delivery_rows": rows,
-            "fan_out_s": round(fan_out_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
-            "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
+            "fan_out_s": round(fan_out_s, 2), "fan_out_db_cpu_s": round(fan_out_db_cpu_s, 2),
+            "digest_db_cpu_s": round(db_cpu_s, 2), "digest_s": round(digest_s, 2), "digest_cpu_s": round(cpu_s, 2),
+            "smtp_server": smtp.name, "smtp_server_cpu_s": round(server_cpu_s, 2), "smtp_connections": settings.KM_NOTIFY_SMTP_CONNECTIONS,
             "emails_accepted": handed, "ms_per_email": round(digest_s / max(1, handed) * 1000, 3),
             "counts": counts, "target_s": 60, "met": digest_s <= 60 and handed == args.subscribers,
             "rss_mb_first_batch": samples[0] if samples else None, "rss_mb_max": max(samples or [0]),
@@ -181,8 +282,7 @@ def main():
         Path(args.json).write_text(json.dumps(result, indent=2, default=str) + "\n", encoding="utf-8")
         print(f"written {args.json}")
     finally:
-        smtp.stdin.close()
-        smtp.wait(10)
+        smtp.stop()
 
 
 if __name__ == "__main__":

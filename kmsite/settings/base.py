@@ -378,6 +378,9 @@ KM_NOTIFY_RETRY_SECONDS = _checked("KM_NOTIFY_RETRY_SECONDS", env.int, default=3
 KM_NOTIFY_MAX_FAILURES = _checked("KM_NOTIFY_MAX_FAILURES", env.int, default=3)
 # SMTP connections a sending run uses at once (threads; bench/notifications.py measures them)
 KM_NOTIFY_SMTP_CONNECTIONS = _checked("KM_NOTIFY_SMTP_CONNECTIONS", env.int, default=1)
+# The envelope sender of notifications, where relays send bounces (DSNs); `manage.py
+# process_bounces --maildir` reads that mailbox (docs/notifications.md). Empty: the From address.
+KM_NOTIFY_RETURN_PATH = _checked("KM_NOTIFY_RETURN_PATH", env.str, default="")
 
 # --- Accessibility statement (/accessibility/, kmsite/accessibility.py) -------
 # Where people report an accessibility problem; the statement also quotes the

@@ -10,7 +10,15 @@ from .pages import (
     TopicIndexPage,
 )
 from .review import MaterialChange, OwnershipTransfer, ReviewTask
-from .subscriptions import Delivery, FeedToken, Frequency, GuidanceChange, MailSuppression, Subscription
+from .subscriptions import (
+    Delivery,
+    FeedToken,
+    Frequency,
+    GuidanceChange,
+    MailSuppression,
+    SentMessage,
+    Subscription,
+)
 from .taxonomy import OrgUnit, Topic
 
 __all__ = [
@@ -20,6 +28,7 @@ __all__ = [
     "Frequency",
     "GuidanceChange",
     "MailSuppression",
+    "SentMessage",
     "Subscription",
     "FreshnessSnapshot",
     "HomePage",

@@ -7,8 +7,11 @@ The rules:
   same row. A claim older than ``KM_NOTIFY_CLAIM_SECONDS`` (a sender that
   was killed) goes back to pending, so nothing is lost.
 * Each message is marked sent the moment the SMTP server accepts it (one
-  small UPDATE; on PostgreSQL without waiting for the WAL flush, which a
-  killed worker cannot undo), so a restart resends nothing already sent.
+  single-row INSERT into ``SentMessage``; on PostgreSQL without waiting for
+  the WAL flush, which a killed worker cannot undo), so a restart resends
+  nothing already sent. At the end of each batch one statement turns the
+  marks into "sent" on the batch's deliveries; a killed sender's marks are
+  turned so by the next run before its claim is put back.
 * The reader's right to see each page is checked again here, from the
   database: a change they may no longer see is withheld, title and all.
 * An SMTP server that cannot be reached puts the unsent rows back
@@ -27,12 +30,13 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection as db
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 from wagtail.models import Page
 
 from ..access import AUTHENTICATED, PUBLIC, SUPERUSER, group_token
-from ..models import Delivery, GuidanceChange, MailSuppression, Notification, PageAccessToken
+from ..models import Delivery, GuidanceChange, MailSuppression, Notification, PageAccessToken, SentMessage
 from .mail import LABELS, ChangeFragment, Composer
 from .senders import Outcome, make_sender
 
@@ -57,9 +61,28 @@ def max_failures():
 
 
 def release_stale_claims(now=None):
-    cutoff = (now or timezone.now()) - timedelta(seconds=claim_seconds())
-    return Delivery.objects.filter(status=Status.CLAIMED, claimed_at__lt=cutoff).update(
-        status=Status.PENDING, claim="")
+    """A killed sender's claims: what it sent (its marks) becomes sent, the
+    rest goes back to pending. Returns how many went back."""
+    now = now or timezone.now()
+    cutoff = now - timedelta(seconds=claim_seconds())
+    stale = Delivery.objects.filter(status=Status.CLAIMED, claimed_at__lt=cutoff)
+    with transaction.atomic():
+        stale.filter(Exists(SentMessage.objects.filter(claim=OuterRef("claim"), user_id=OuterRef("user_id")))).update(
+            status=Status.SENT, sent_at=now, error="")
+        back = stale.update(status=Status.PENDING, claim="")
+        SentMessage.objects.filter(sent_at__lt=cutoff).delete()
+    return back
+
+
+def finish_batch(claim):
+    """Mark sent, in one statement, the deliveries of the messages the SMTP
+    server accepted in this claim's batch; returns how many."""
+    with transaction.atomic():
+        sent = (Delivery.objects.filter(claim=claim, status=Status.CLAIMED)
+                .filter(Exists(SentMessage.objects.filter(claim=claim, user_id=OuterRef("user_id"))))
+                .update(status=Status.SENT, sent_at=timezone.now(), error=""))
+        SentMessage.objects.filter(claim=claim).delete()
+    return sent
 
 
 def claim_batch(frequency, users=500, change_id=None):
@@ -156,7 +179,7 @@ class Run:
                 outcome = Outcome()
                 self._send_batch(claim, composer, sender, outcome)
                 sender.drain()
-                self.counts["sent"] += outcome.sent
+                self.counts["sent"] += finish_batch(claim)
                 self.counts["failed"] += outcome.failed
                 if outcome.down is not None:
                     self._defer(claim, outcome.down)
@@ -169,6 +192,7 @@ class Run:
         return {k: v for k, v in self.counts.items() if v}
 
     def _defer(self, claim, exc):
+        self.counts["sent"] += finish_batch(claim)  # what was accepted before the server went away
         Delivery.objects.filter(claim=claim, status=Status.CLAIMED).update(
             status=Status.PENDING, claim="", attempts=F("attempts") + 1, error=str(exc)[:300])
         logger.warning("notification e-mails deferred: %s", exc)

@@ -87,9 +87,14 @@ def matching_search_keys(page):
     return [Subscription.make_key(Kind.SEARCH, query=q) for q in matched]
 
 
+def follower_keys(page, with_searches=True):
+    """The subscription keys that reach ``page``, matching saved searches included."""
+    return target_keys_for(page) + (matching_search_keys(page) if with_searches else [])
+
+
 def followers(page, with_searches=True):
     """{user id: (frequency, reason key)} of the active followers of ``page``."""
-    keys = target_keys_for(page) + (matching_search_keys(page) if with_searches else [])
+    keys = follower_keys(page, with_searches)
     best = {}
     rows = (Subscription.objects.filter(target_key__in=keys, paused=False, user__is_active=True)
             .values_list("user_id", "frequency", "target_key").order_by("user_id", "pk"))

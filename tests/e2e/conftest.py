@@ -50,6 +50,10 @@ def stack(tmp_path_factory):
     # a redis-server of the stack's own: broker and cache, empty at start
     redis_server = RedisServer(tmp).start()
     redis_url = redis_server.url
+    # a real SMTP server (aiosmtpd on loopback, tests/smtp.py): the stack's e-mail goes there
+    from tests.smtp import SMTPServer
+
+    smtp = SMTPServer().start()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev",
@@ -60,6 +64,7 @@ def stack(tmp_path_factory):
         "KM_VAR_DIR": str(tmp),
         "KM_SEARCH_PER_MINUTE": "100000",
         "HF_HUB_OFFLINE": "1",
+        "EMAIL_URL": f"smtp://127.0.0.1:{smtp.port}",
     }
     logs = tmp / "logs"
     logs.mkdir()
@@ -91,7 +96,7 @@ def stack(tmp_path_factory):
         kill_process_group(web)
         worker.kill()
         pytest.fail("the web server did not start:\n" + (logs / "web.log").read_text()[-3000:])
-    yield {"url": base, "env": env, "logs": logs, "web": web, "worker": worker, "tmp": tmp}
+    yield {"url": base, "env": env, "logs": logs, "web": web, "worker": worker, "tmp": tmp, "smtp": smtp}
     for proc in (web, worker):
         proc.terminate()
     for proc in (web, worker):
@@ -101,6 +106,7 @@ def stack(tmp_path_factory):
             proc.kill()
     kill_process_group(web)  # any worker its main process left behind
     redis_server.stop()
+    smtp.stop()
 
 
 @pytest.fixture(scope="session")
