@@ -13,6 +13,15 @@ start the web server and a Celery worker with beat. ``--server gunicorn``
 runs the same test against gunicorn (gthread, as this project used before)
 for comparison, where gunicorn is installed.
 
+Alternating pairs (code before a change against code after, on one machine)
+on the same data: set it up once, then serve each checkout in turn from a
+copy of it (with BENCH_DATABASE_URL, copy the database too, e.g.
+``createdb -T``, and point BENCH_DATABASE_URL at the copy):
+
+    .venv/bin/python bench/load.py --prepare /tmp/load-data
+    .venv/bin/python bench/load.py --data /tmp/load-data --app-root /tmp/before --json before-1.json
+    .venv/bin/python bench/load.py --data /tmp/load-data --json after-1.json
+
 Users are civil servants, each logged in with a session of their own
 (--anonymous: visitors without one). Mix: 70% searches (half HTML, half
 API), 30% page views. A share of the searches (--unique-share) are phrasings
@@ -35,10 +44,12 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -47,7 +58,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _chart import timeline_svg  # noqa: E402
 from _cpu import CpuSampler, cpu_seconds_by_component, machine_cpu_seconds, wait_settled  # noqa: E402
-from _setup import ROOT, machine, scratch_environment  # noqa: E402
+from _setup import ROOT, demo_with_extra_passages, directory_environment, machine, scratch_environment  # noqa: E402
 
 
 def free_port():
@@ -83,44 +94,36 @@ def main():
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian",
                         help="granian: python -m kmsite.server (production); gunicorn: for comparison")
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
+    parser.add_argument("--prepare", metavar="DIR", help="only set up the data (index, SQLite file) in DIR, for --data")
+    parser.add_argument("--data", metavar="DIR", help="run on a copy of what --prepare set up in DIR (with "
+                        "BENCH_DATABASE_URL, the database named there is the caller's copy)")
+    parser.add_argument("--app-root", metavar="PATH", help="serve the checkout at PATH (code before a change, "
+                        "for alternating pairs); the load generator stays this one")
     args = parser.parse_args()
 
     os.environ["KM_SEARCH_PER_MINUTE"] = "1000000"  # one client address stands for fifty users
-    tmp = scratch_environment("govkm-bench-load-")
-    subprocess.run([sys.executable, "manage.py", "load_demo", "--noinput"], cwd=ROOT, check=True,
-                   env=os.environ.copy(), stdout=subprocess.DEVNULL)
-    import importlib.util
-
-    import numpy as np
-    from django.db import connection
-
-    from search.backends import get_search_backend
-    from search.backends.base import SITE_NAMESPACE
-    from search.embeddings import get_embedder
-
-    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-    bench_search = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_search)
-    build_texts, records_for = bench_search.build_texts, bench_search.records_for
-
-    embedder = get_embedder()
-    base_texts = build_texts(1000, seed=11)
-    base = embedder.embed_documents([f"{t}. {x}" for t, x in base_texts])
-    rng = np.random.default_rng(5)
-    texts = build_texts(args.extra_chunks, seed=12)
-    vectors = base[rng.integers(0, len(base), args.extra_chunks)] + rng.normal(0, 0.02, (args.extra_chunks, base.shape[1])).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    backend = get_search_backend()
-    for start in range(0, args.extra_chunks, 5000):
-        pages = records_for(texts[start:start + 5000], vectors[start:start + 5000], 10_000_000 + start, embedder.model_id)
-        for chunks in pages.values():  # the demo users must be able to see them: public
-            for c in chunks:
-                c.metadata["access"] = ["public", "superuser"]
-        backend.index_many(SITE_NAMESPACE, pages)
-    connection.close()
-
+    if args.data:
+        tmp = Path(tempfile.mkdtemp(prefix="govkm-bench-load-")) / "data"
+        shutil.copytree(args.data, tmp)
+        directory_environment(tmp)
+    else:
+        tmp = Path(args.prepare) if args.prepare else None
+        if tmp:
+            tmp.mkdir(parents=True, exist_ok=True)
+            directory_environment(tmp)
+        else:
+            tmp = scratch_environment("govkm-bench-load-")
+        demo_with_extra_passages(args.extra_chunks)
+        if args.prepare:
+            print(f"set up {tmp}")
+            return 0
+    app_root = Path(args.app_root).resolve() if args.app_root else ROOT
     port = free_port()
-    env = os.environ.copy()
+    env = {**os.environ, "PYTHONPATH": str(app_root)}
+    return serve_and_load(args, tmp, app_root, port, env)
+
+
+def serve_and_load(args, tmp, app_root, port, env):
     web_env = {**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"}
     if args.server == "gunicorn":  # the same application, warmed in each worker, one math thread
         command = ["-m", "gunicorn", "kmsite.server:create_application()", "-b", f"127.0.0.1:{port}",
@@ -131,10 +134,10 @@ def main():
     else:
         command = ["-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--threads", str(args.threads)]
-    web = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=web_env,
+    web = subprocess.Popen([sys.executable, *command], cwd=app_root, env=web_env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
-                               "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=ROOT, env=env,
+                               "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=app_root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_http(port):
@@ -161,6 +164,7 @@ def main():
             pass
     results["machine"] = machine()
     results["database"] = "sqlite" if "sqlite" in os.environ["DATABASE_URL"] else "postgresql"
+    results["app_root"] = str(app_root)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     chart = Path(args.json).with_suffix(".svg")
