@@ -129,13 +129,6 @@ def _site_queries(client, url, **extra):
     return [q for q in ctx.captured_queries if "wagtailcore_site" in q["sql"]], response.content.decode()
 
 
-def test_the_site_is_looked_up_once_per_process(client):
-    page = f.policy("Site lookup policy")
-    first, _ = _site_queries(client, page.url)
-    again, html = _site_queries(client, page.url)
-    assert first and not again and "Site lookup policy" in html
-
-
 def test_a_site_change_is_seen_at_once(client, settings):
     """A second site for another host name, then the home page edited."""
     from wagtail.models import Site
