@@ -13,10 +13,8 @@ start the web server and a Celery worker with beat. ``--server gunicorn``
 runs the same test against gunicorn (gthread, as this project used before)
 for comparison, where gunicorn is installed.
 
-Alternating pairs (code before a change against code after, on one machine)
-on the same data: set it up once, then serve each checkout in turn from a
-copy of it (with BENCH_DATABASE_URL, copy the database too, e.g.
-``createdb -T``, and point BENCH_DATABASE_URL at the copy):
+Alternating pairs on one data set: set it up once, then serve each checkout
+in turn from a copy (with BENCH_DATABASE_URL, copy the database per run too):
 
     .venv/bin/python bench/load.py --prepare /tmp/load-data
     .venv/bin/python bench/load.py --data /tmp/load-data --app-root /tmp/before --json before-1.json
