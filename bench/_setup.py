@@ -31,6 +31,43 @@ def directory_environment(directory):
     django.setup()
 
 
+def demo_with_extra_passages(extra_chunks):
+    """Load the demo content and index ``extra_chunks`` synthetic passages
+    (standing in for pages of guidance: vectors derived from real-model
+    embeddings, as in bench/search.py), public so every user may see them."""
+    subprocess.run([sys.executable, "manage.py", "load_demo", "--noinput"], cwd=ROOT, check=True,
+                   env=os.environ.copy(), stdout=subprocess.DEVNULL)
+    import importlib.util
+
+    import numpy as np
+    from django.db import connection
+
+    from search.backends import get_search_backend
+    from search.backends.base import SITE_NAMESPACE
+    from search.embeddings import get_embedder
+
+    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
+    bench_search = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_search)
+    build_texts, records_for = bench_search.build_texts, bench_search.records_for
+
+    embedder = get_embedder()
+    base_texts = build_texts(1000, seed=11)
+    base = embedder.embed_documents([f"{t}. {x}" for t, x in base_texts])
+    rng = np.random.default_rng(5)
+    texts = build_texts(extra_chunks, seed=12)
+    vectors = base[rng.integers(0, len(base), extra_chunks)] + rng.normal(0, 0.02, (extra_chunks, base.shape[1])).astype(np.float32)
+    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
+    backend = get_search_backend()
+    for start in range(0, extra_chunks, 5000):
+        pages = records_for(texts[start:start + 5000], vectors[start:start + 5000], 10_000_000 + start, embedder.model_id)
+        for chunks in pages.values():  # the demo users must be able to see them: public
+            for c in chunks:
+                c.metadata["access"] = ["public", "superuser"]
+        backend.index_many(SITE_NAMESPACE, pages)
+    connection.close()
+
+
 def machine():
     import numpy
 

@@ -13,6 +13,13 @@ start the web server and a Celery worker with beat. ``--server gunicorn``
 runs the same test against gunicorn (gthread, as this project used before)
 for comparison, where gunicorn is installed.
 
+Alternating pairs on one data set: set it up once, then serve each checkout
+in turn from a copy (with BENCH_DATABASE_URL, copy the database per run too):
+
+    .venv/bin/python bench/load.py --prepare /tmp/load-data
+    .venv/bin/python bench/load.py --data /tmp/load-data --app-root /tmp/before --json before-1.json
+    .venv/bin/python bench/load.py --data /tmp/load-data --json after-1.json
+
 Users are civil servants, each logged in with a session of their own
 (--anonymous: visitors without one). Mix: 70% searches (half HTML, half
 API), 30% page views. A share of the searches (--unique-share) are phrasings
@@ -35,17 +42,21 @@ import http.client
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from _setup import ROOT, machine, scratch_environment  # noqa: E402
+from _chart import timeline_svg  # noqa: E402
+from _cpu import CpuSampler, cpu_seconds_by_component, machine_cpu_seconds, wait_settled  # noqa: E402
+from _setup import ROOT, demo_with_extra_passages, directory_environment, machine, scratch_environment  # noqa: E402
 
 
 def free_port():
@@ -67,72 +78,6 @@ def wait_http(port, timeout=120):
     return False
 
 
-def cpu_seconds_by_component(roots):
-    """CPU seconds (user + system) used so far by each named group of
-    processes: the given root PIDs with all their descendants, plus the
-    database and Redis servers found by name. Linux /proc only."""
-    tick = os.sysconf("SC_CLK_TCK")
-    procs = {}
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit():
-            continue
-        try:
-            raw = (entry / "stat").read_text()
-        except OSError:
-            continue
-        comm = raw[raw.index("(") + 1:raw.rindex(")")]
-        fields = raw[raw.rindex(")") + 2:].split()
-        procs[int(entry.name)] = (comm, int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
-    names = {root: name for name, root in roots.items()}
-    totals = {name: 0.0 for name in roots}
-    totals.update({"postgresql": 0.0, "redis": 0.0})
-    for pid, (comm, _ppid, cpu) in procs.items():
-        owner, cursor, seen = None, pid, set()
-        while cursor and cursor not in seen and owner is None:  # up the parents to a root
-            seen.add(cursor)
-            owner = names.get(cursor)
-            cursor = procs.get(cursor, (None, 0, 0))[1]
-        if owner:
-            totals[owner] += cpu
-        elif comm.startswith("postgres"):
-            totals["postgresql"] += cpu
-        elif comm.startswith("redis-server"):
-            totals["redis"] += cpu
-    return totals
-
-
-def machine_cpu_seconds():
-    """The whole machine's CPU time so far, from /proc/stat's first line:
-    busy (user, nice, system, interrupts), idle (with I/O wait), and stolen
-    (time the hypervisor gave this virtual machine's cores to another
-    guest). Steal is what makes the same code run a tenth slower in one hour
-    than in the next on a shared host. Linux only; {} elsewhere."""
-    try:
-        values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
-    except (OSError, ValueError):
-        return {}
-    tick = os.sysconf("SC_CLK_TCK")
-    user, nice, system, idle, iowait, irq, softirq, steal = (values + [0] * 8)[:8]
-    return {"busy": (user + nice + system + irq + softirq) / tick, "idle": (idle + iowait) / tick, "steal": steal / tick}
-
-
-def wait_settled(roots, timeout=180, quiet=0.15):
-    """Wait until the server processes have finished starting: the server
-    answers as soon as its first worker is warm, while the other worker and
-    the Celery worker may still be loading the model and the index (some
-    15 s of CPU each here). Settled: two seconds in a row in which they used
-    under ``quiet`` of a core. Returns the seconds waited."""
-    started = time.monotonic()
-    previous, calm = cpu_seconds_by_component(roots), 0
-    while time.monotonic() - started < timeout and calm < 2:
-        time.sleep(1)
-        now = cpu_seconds_by_component(roots)
-        busy = sum(now[k] - previous[k] for k in roots if k != "load generator")
-        calm = calm + 1 if busy < quiet else 0
-        previous = now
-    return round(time.monotonic() - started, 1)
-
-
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--users", type=int, default=50)
@@ -147,44 +92,36 @@ def main():
     parser.add_argument("--server", choices=["granian", "gunicorn"], default="granian",
                         help="granian: python -m kmsite.server (production); gunicorn: for comparison")
     parser.add_argument("--json", default=str(ROOT / "bench/results/load.json"))
+    parser.add_argument("--prepare", metavar="DIR", help="only set up the data (index, SQLite file) in DIR, for --data")
+    parser.add_argument("--data", metavar="DIR", help="run on a copy of what --prepare set up in DIR (with "
+                        "BENCH_DATABASE_URL, the database named there is the caller's copy)")
+    parser.add_argument("--app-root", metavar="PATH", help="serve the checkout at PATH (code before a change, "
+                        "for alternating pairs); the load generator stays this one")
     args = parser.parse_args()
 
     os.environ["KM_SEARCH_PER_MINUTE"] = "1000000"  # one client address stands for fifty users
-    tmp = scratch_environment("govkm-bench-load-")
-    subprocess.run([sys.executable, "manage.py", "load_demo", "--noinput"], cwd=ROOT, check=True,
-                   env=os.environ.copy(), stdout=subprocess.DEVNULL)
-    import importlib.util
-
-    import numpy as np
-    from django.db import connection
-
-    from search.backends import get_search_backend
-    from search.backends.base import SITE_NAMESPACE
-    from search.embeddings import get_embedder
-
-    spec = importlib.util.spec_from_file_location("bench_search", ROOT / "bench" / "search.py")
-    bench_search = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_search)
-    build_texts, records_for = bench_search.build_texts, bench_search.records_for
-
-    embedder = get_embedder()
-    base_texts = build_texts(1000, seed=11)
-    base = embedder.embed_documents([f"{t}. {x}" for t, x in base_texts])
-    rng = np.random.default_rng(5)
-    texts = build_texts(args.extra_chunks, seed=12)
-    vectors = base[rng.integers(0, len(base), args.extra_chunks)] + rng.normal(0, 0.02, (args.extra_chunks, base.shape[1])).astype(np.float32)
-    vectors /= np.linalg.norm(vectors, axis=1, keepdims=True)
-    backend = get_search_backend()
-    for start in range(0, args.extra_chunks, 5000):
-        pages = records_for(texts[start:start + 5000], vectors[start:start + 5000], 10_000_000 + start, embedder.model_id)
-        for chunks in pages.values():  # the demo users must be able to see them: public
-            for c in chunks:
-                c.metadata["access"] = ["public", "superuser"]
-        backend.index_many(SITE_NAMESPACE, pages)
-    connection.close()
-
+    if args.data:
+        tmp = Path(tempfile.mkdtemp(prefix="govkm-bench-load-")) / "data"
+        shutil.copytree(args.data, tmp)
+        directory_environment(tmp)
+    else:
+        tmp = Path(args.prepare) if args.prepare else None
+        if tmp:
+            tmp.mkdir(parents=True, exist_ok=True)
+            directory_environment(tmp)
+        else:
+            tmp = scratch_environment("govkm-bench-load-")
+        demo_with_extra_passages(args.extra_chunks)
+        if args.prepare:
+            print(f"set up {tmp}")
+            return 0
+    app_root = Path(args.app_root).resolve() if args.app_root else ROOT
     port = free_port()
-    env = os.environ.copy()
+    env = {**os.environ, "PYTHONPATH": str(app_root)}
+    return serve_and_load(args, tmp, app_root, port, env)
+
+
+def serve_and_load(args, tmp, app_root, port, env):
     web_env = {**env, "DJANGO_SETTINGS_MODULE": "kmsite.settings.dev"}
     if args.server == "gunicorn":  # the same application, warmed in each worker, one math thread
         command = ["-m", "gunicorn", "kmsite.server:create_application()", "-b", f"127.0.0.1:{port}",
@@ -195,10 +132,10 @@ def main():
     else:
         command = ["-m", "kmsite.server", "--bind", f"127.0.0.1:{port}", "--workers", str(args.workers),
                    "--threads", str(args.threads)]
-    web = subprocess.Popen([sys.executable, *command], cwd=ROOT, env=web_env,
+    web = subprocess.Popen([sys.executable, *command], cwd=app_root, env=web_env,
                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
     worker = subprocess.Popen([sys.executable, "-m", "celery", "-A", "kmsite", "worker", "--beat", "--pool=solo",
-                               "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=ROOT, env=env,
+                               "--loglevel=WARNING", f"--schedule={tmp / 'beat'}"], cwd=app_root, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         if not wait_http(port):
@@ -225,6 +162,7 @@ def main():
             pass
     results["machine"] = machine()
     results["database"] = "sqlite" if "sqlite" in os.environ["DATABASE_URL"] else "postgresql"
+    results["app_root"] = str(app_root)
     Path(args.json).parent.mkdir(parents=True, exist_ok=True)
     Path(args.json).write_text(json.dumps(results, indent=2))
     chart = Path(args.json).with_suffix(".svg")
@@ -236,89 +174,7 @@ def main():
 
 SEARCH_SHARE = 0.7
 
-GOAL_P95_MS = 200
 WARM_SECONDS = 10
-
-
-def timeline_svg(results, width=760):
-    """The run's timeline as an SVG chart: latency per second (p50, p95,
-    slowest; logarithmic, with the p95 goal as a dashed line) over requests
-    answered per second, with a tick for each published edit."""
-    import math
-
-    rows = results["timeline"]
-    left, right, top, lat_h, gap, req_h = 52, 12, 50, 210, 30, 70
-    cpu_h = 90 if any("cpu_s" in r for r in rows) else 0
-    plot_w = width - left - right
-    height = top + lat_h + gap + req_h + 44 + (cpu_h + 52 if cpu_h else 0)
-    span = max(len(rows), 1)
-    low, high = 0.0, math.log10(5000)  # 1 ms to 5 s
-
-    def x(second):
-        return left + plot_w * second / span
-
-    def y_ms(ms):
-        v = min(max(math.log10(max(ms, 1)), low), high)
-        return top + lat_h * (1 - (v - low) / (high - low))
-
-    out = [f'<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" '
-           f'font-size="11"><rect width="100%" height="100%" fill="white"/>',
-           f'<text x="{left}" y="16" font-size="13">{results["searches_per_s"]} searches/s of '
-           f'{results["offered_searches_per_s"]} offered; search p95 {results["search"].get("p95_ms")} ms; '
-           f'{results["errors"]} errors</text>']
-    for ms in (1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000):
-        out.append(f'<line x1="{left}" x2="{width - right}" y1="{y_ms(ms):.1f}" y2="{y_ms(ms):.1f}" stroke="#e4e4e4"/>'
-                   f'<text x="{left - 6}" y="{y_ms(ms) + 4:.1f}" text-anchor="end">{ms}</text>')
-    out.append(f'<line x1="{left}" x2="{width - right}" y1="{y_ms(GOAL_P95_MS):.1f}" y2="{y_ms(GOAL_P95_MS):.1f}" '
-               f'stroke="#c0392b" stroke-dasharray="5 4"/>')
-    for key, colour, stroke in (("max_ms", "#b0b0b0", 1), ("p95_ms", "#e67e22", 2), ("p50_ms", "#2c6fbb", 2)):
-        points = " ".join(f"{x(r['second'] + 0.5):.1f},{y_ms(r[key]):.1f}" for r in rows if r["requests"])
-        out.append(f'<polyline points="{points}" fill="none" stroke="{colour}" stroke-width="{stroke}"/>')
-    legend = (("p50", "#2c6fbb"), ("p95", "#e67e22"), ("slowest", "#b0b0b0"), (f"goal p95 {GOAL_P95_MS} ms", "#c0392b"))
-    for i, (label, colour) in enumerate(legend):
-        lx = left + 10 + i * 110
-        out.append(f'<line x1="{lx}" x2="{lx + 18}" y1="{top - 16}" y2="{top - 16}" stroke="{colour}" stroke-width="2"/>'
-                   f'<text x="{lx + 22}" y="{top - 12}">{label}</text>')
-    out.append(f'<text x="12" y="{top + lat_h / 2}" transform="rotate(-90 12 {top + lat_h / 2})" '
-               f'text-anchor="middle">latency (ms, log)</text>')
-    base = top + lat_h + gap + req_h
-    most = max([r["requests"] for r in rows] + [1])
-    for r in rows:
-        bar = req_h * r["requests"] / most
-        out.append(f'<rect x="{x(r["second"]) + 1:.1f}" y="{base - bar:.1f}" width="{max(plot_w / span - 2, 1):.1f}" '
-                   f'height="{bar:.1f}" fill="#9bbbd9"/>')
-    for t in results.get("edits_at_s", []):
-        out.append(f'<line x1="{x(t):.1f}" x2="{x(t):.1f}" y1="{base + 2}" y2="{base + 10}" stroke="#333" stroke-width="1.5"/>')
-    out.append(f'<text x="{left - 6}" y="{base - req_h + 10}" text-anchor="end">{most}</text>'
-               f'<text x="{left - 6}" y="{base}" text-anchor="end">0</text>'
-               f'<text x="{left}" y="{base - req_h - 6}">requests per second (ticks below: edits published)</text>'
-               f'<text x="{left + plot_w / 2}" y="{base + 38}" text-anchor="middle">seconds into the run</text>')
-    for second in range(0, span + 1, 10):
-        out.append(f'<text x="{x(second):.1f}" y="{base + 24}" text-anchor="middle">{second}</text>')
-    if cpu_h:  # CPU per second by component, stacked, against the machine's cores
-        cores = os.cpu_count() or 1
-        cpu_base = base + 44 + cpu_h + 26
-        out.append(f'<text x="{left}" y="{cpu_base - cpu_h - 8}">CPU per second by component '
-                   f'(of {cores} cores; grey: stolen by the hypervisor)</text>')
-        parts = (("web server", "#2c6fbb"), ("celery worker", "#8e44ad"), ("postgresql", "#27ae60"),
-                 ("redis", "#c0392b"), ("load generator", "#f39c12"), ("steal", "#999999"))
-        for r in rows:
-            y = cpu_base
-            for name, colour in parts:
-                used = max(r.get("cpu_s", {}).get(name, 0.0), 0.0)
-                bar = cpu_h * min(used, cores) / cores
-                if bar > 0:
-                    y -= bar
-                    out.append(f'<rect x="{x(r["second"]) + 1:.1f}" y="{y:.1f}" '
-                               f'width="{max(plot_w / span - 2, 1):.1f}" height="{bar:.1f}" fill="{colour}"/>')
-        out.append(f'<text x="{left - 6}" y="{cpu_base - cpu_h + 10}" text-anchor="end">{cores}</text>'
-                   f'<text x="{left - 6}" y="{cpu_base}" text-anchor="end">0</text>')
-        for i, (name, colour) in enumerate(parts):
-            lx = left + 10 + i * 115
-            out.append(f'<rect x="{lx}" y="{cpu_base + 8}" width="10" height="10" fill="{colour}"/>'
-                       f'<text x="{lx + 14}" y="{cpu_base + 17}">{name}</text>')
-    out.append("</svg>")
-    return "\n".join(out)
 
 
 def per_second(timeline, clock_start, duration, cpu_by_second=None):
@@ -384,43 +240,6 @@ def fetch(port, path, headers):
     if not head.startswith(b"HTTP/1.") or len(head) < 12:
         raise ConnectionError("no HTTP response")
     return int(head[9:12])
-
-
-class CpuSampler(threading.Thread):
-    """Samples the CPU seconds of each component (``cpu_seconds_by_component``)
-    and the machine's steal once a second, on the clock the requests are
-    timed on, so that a slow second can be laid beside what was busy in it:
-    the web workers, the Celery worker, PostgreSQL (autovacuum included),
-    Redis or the load generator itself. Reading /proc costs the generator
-    a few milliseconds a second."""
-
-    def __init__(self, roots, clock_start):
-        super().__init__(daemon=True)
-        self.roots, self.clock_start, self.stop = roots, clock_start, threading.Event()
-        self.samples = []  # (seconds since clock_start, {component: cpu s}, {busy, idle, steal})
-
-    def sample(self):
-        self.samples.append((time.perf_counter() - self.clock_start, cpu_seconds_by_component(self.roots),
-                             machine_cpu_seconds()))
-
-    def run(self):
-        tick = 0
-        while True:
-            self.sample()
-            tick += 1
-            if self.stop.wait(max(0.0, self.clock_start + tick - time.perf_counter())):
-                self.sample()  # the last, partial second
-                return
-
-    def per_second(self):
-        """{second: {component: cpu s used in it, "steal": s}} from consecutive samples."""
-        rows = {}
-        for (t0, cpu0, m0), (_t1, cpu1, m1) in zip(self.samples, self.samples[1:]):
-            row = {k: round(cpu1[k] - cpu0[k], 2) for k in cpu1}
-            if m0 and m1:
-                row["steal"] = round(m1["steal"] - m0["steal"], 2)
-            rows[int(t0 + 0.5)] = row
-        return rows
 
 
 def run_load(port, args, roots=None):

@@ -132,7 +132,7 @@ def test_someone_guessing_does_not_lock_the_owner_out_elsewhere(clock):
 
 
 def test_counts_are_shared_through_redis(clock, settings, redis_url):
-    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": "km-throttle-test"}}
     from django.core.cache import cache
 

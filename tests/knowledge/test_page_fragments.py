@@ -200,7 +200,7 @@ class Renderer:
 
 
 def test_a_body_is_rendered_once_and_then_read_from_the_cache(settings, redis_url):
-    settings.CACHES = {"default": {"BACKEND": "kmsite.cache.RedisCache", "LOCATION": redis_url,
+    settings.CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": redis_url,
                                    "KEY_PREFIX": "km-frag-render-test"}}
     from django.core.cache import cache
 

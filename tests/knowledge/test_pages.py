@@ -92,22 +92,15 @@ def test_unpublished_page_is_not_served(client):
     assert client.get(Page.objects.get(pk=draft.pk).url or "/policies/x/").status_code == 404
 
 
-def test_pages_are_found_by_their_path_in_one_lookup(client, django_assert_max_num_queries):
-    """The home page resolves /section/page/ by URL path instead of walking
-    the tree; a draft, an unknown path and a section's own route behave as
-    with Wagtail's walk, and view restrictions still apply."""
+def test_pages_are_found_by_their_path(client):
+    """Wagtail's routing: a published page at its URL, a draft and an unknown
+    path not found, a section's own route answered, and view restrictions
+    applied."""
     published = f.policy("Routing policy")
     draft = f.policy("Routing draft", publish=False)
     internal = f.policy("Routing internal", audience="internal")
     section = published.get_parent()
     assert client.get(published.url).status_code == 200
-    from wagtail.models import Site
-
-    site = Site.objects.get(is_default_site=True)
-    request = type("R", (), {"site": site, "path": published.url, "GET": {}, "user": None})()
-    home = site.root_page.specific
-    with django_assert_max_num_queries(2):  # the page row, then its specific row
-        assert home.route(request, published.url.strip("/").split("/")).page.pk == published.pk
     assert client.get(f"{section.url}{draft.slug}/").status_code == 404
     assert client.get(f"{section.url}no-such-page/").status_code == 404
     assert client.get(f"{section.url}in-force/").status_code == 200
@@ -134,13 +127,6 @@ def _site_queries(client, url, **extra):
         response = client.get(url, **extra)
     assert response.status_code == 200
     return [q for q in ctx.captured_queries if "wagtailcore_site" in q["sql"]], response.content.decode()
-
-
-def test_the_site_is_looked_up_once_per_process(client):
-    page = f.policy("Site lookup policy")
-    first, _ = _site_queries(client, page.url)
-    again, html = _site_queries(client, page.url)
-    assert first and not again and "Site lookup policy" in html
 
 
 def test_a_site_change_is_seen_at_once(client, settings):

@@ -221,24 +221,30 @@ def test_result_as_dict_matches_the_dataclass_and_copies_what_is_mutable():
     assert r.topics == ["budget"] and r.successor["title"] == "U"
 
 
-def test_the_filters_column_follows_labels_and_ticks_and_escapes_labels(client, content):
-    """The facets column (search/includes/facets.html) shows each value's
-    label and count, ticks what the visitor ticked, and follows a renamed
-    topic once the labels' minute in the cache is over; a label is escaped
-    like any text."""
+def test_the_filters_column_is_cached_by_its_input_and_follows_labels_and_ticks(client, content, monkeypatch):
+    """The facets column (search/includes/facets.html, search.views.facets_html)
+    is rendered once per distinct input and read from the cache after that;
+    it follows a renamed topic once the labels' minute in the cache is over
+    and a ticked filter at once; a label is escaped like any text."""
     from django.core.cache import cache
 
     from knowledge.models import Topic
+    from search import views
 
+    renders = []
+    real = views.render_to_string
+    monkeypatch.setattr(views, "render_to_string", lambda *a, **k: renders.append(a[0]) or real(*a, **k))
     first = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    again = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
+    assert renders == ["search/includes/facets.html"]
     column = first[first.index('<aside class="facets"'):first.index("</aside>")]
-    assert 'value="procurement"' in column and "Procurement" in column
+    assert column in again and 'value="procurement"' in column and "Procurement" in column
     Topic.objects.filter(slug="procurement").update(name='Buying <b>"things"</b>')
     cache.delete("kmsearch:facet-labels")
     renamed = client.get("/search/", {"q": "gift", "mode": "lexical"}).content.decode()
     assert "Buying &lt;b&gt;&quot;things&quot;&lt;/b&gt;" in renamed and "<b>" not in renamed
     ticked = client.get("/search/", {"q": "gift", "mode": "lexical", "topic": "procurement"}).content.decode()
-    assert 'value="procurement" checked' in ticked
+    assert 'value="procurement" checked' in ticked and len(renders) == 3
 
 
 # --- one result's markup (search/includes/result.html) -----------------------

@@ -1,0 +1,1 @@
+"""Learner, trainer, manager and HR pages under /learning/, and the JSON API."""
