@@ -55,10 +55,3 @@ def count_in_window(cache, key, seconds):
     if count == 1:
         client.expire(full, int(seconds))
     return count
-
-
-def first_read(cache, key):
-    """``cache.get(key)``. What is left of a read-ahead (one MGET for a
-    search's small entries) removed in issue 28; search/service.py still
-    calls it and can call ``cache.get`` instead."""
-    return cache.get(key)

@@ -14,7 +14,6 @@ import time
 
 from django.core.cache import cache
 
-from kmsite.cache import first_read
 from knowledge.access import user_tokens
 
 from . import ranking, successors
@@ -107,7 +106,7 @@ _synonym_map = [None, None]  # (groups, SynonymMap built from them) last used in
 
 
 def load_synonyms():
-    groups = first_read(cache, SYNONYM_CACHE_KEY)
+    groups = cache.get(SYNONYM_CACHE_KEY)
     if groups is None:
         from .models import Synonym
 
@@ -267,7 +266,7 @@ class SearchService:
 
 def facet_labels():
     """Human labels for facet values (topics and units by slug), cached for a minute."""
-    labels = first_read(cache, FACET_LABELS_KEY)
+    labels = cache.get(FACET_LABELS_KEY)
     if labels is None:
         labels = _facet_labels()
         cache.set(FACET_LABELS_KEY, labels, 60)
