@@ -50,8 +50,8 @@ def on_move(sender, instance, **kwargs):
 def on_restriction_change(sender, instance, **kwargs):
     """Deferred to commit: a restriction deleted along with its page must not
     recreate tokens for a page that is about to disappear. The site epoch
-    moves at once, tokens changed or not: processes remember every
-    restriction under it (serving.py)."""
+    moves at once, tokens changed or not: cached page fragments that show
+    restricted pages' titles or links are keyed by it."""
     from wagtail.models import Page
 
     fragments.site_changed()
@@ -228,12 +228,12 @@ def _in_supersession(page):
 def on_publish_fragments(sender, instance, **kwargs):
     """A publication changes what the pages around this one show of it (its
     title, URL and state in their citation lists and flags); the home page's
-    is kept by every process with its site."""
+    shows the site's pages and is cached under the site epoch."""
     if isinstance(instance, KnowledgePage):
         fragments.pages_changed(_neighbours(instance) | {instance.pk})
         if _in_supersession(instance):
             fragments.site_changed()
-    elif instance.depth <= 2:  # a site root: knowledge/middleware.py
+    elif instance.depth <= 2:  # a site root: its home page's fragments
         fragments.site_changed()
 
 
