@@ -149,7 +149,7 @@ def test_worker_killed_mid_digest_resends_nothing_and_loses_nothing(mail_worker)
     with SMTPServer(port=mail_worker.port, delay_rcpt=0.4) as smtp:
         send_follow_emails.delay("daily")
         # the deliveries of a batch are marked sent when it ends; each message's
-        # mark (SentMessage) is written as the server accepts it
+        # mark (SentMessage) is written once the server has accepted it
         assert wait_for(lambda: smtp.handler.count >= 3), worker.read_log()[-3000:]
         worker.kill()  # in the middle of the run (one batch: all 8 readers)
         accepted_before = smtp.handler.count
