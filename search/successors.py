@@ -19,11 +19,11 @@ def _visible_successors(ids, access, specific=False):
     """{page id: live page} of ``ids`` the holder of ``access`` tokens may open."""
     from wagtail.models import Page
 
-    from knowledge.models import PageAccessToken
+    from knowledge.models.access import ids_holding_tokens
 
     if not ids:
         return {}
-    visible = set(PageAccessToken.objects.filter(page_id__in=ids, token__in=access).values_list("page_id", flat=True))
+    visible = ids_holding_tokens(ids, access)
     pages = Page.objects.live().filter(pk__in=visible)
     return {p.pk: p for p in (pages.specific() if specific else pages)}
 

@@ -58,12 +58,18 @@ def viewable_ids(user, pages):
     pages = [p for p in pages if p is not None]
     if not pages:
         return set()
-    allowed = set(
-        PageAccessToken.objects.filter(
-            page_id__in={page.pk for page in pages}, token__in=user_tokens(user)
-        ).values_list("page_id", flat=True)
-    )
+    allowed = ids_holding_tokens({page.pk for page in pages}, user_tokens(user))
     return {page.pk for page in pages if page.pk in allowed and page.live}
+
+
+def ids_holding_tokens(page_ids, tokens):
+    """Those of ``page_ids`` whose stored access tokens include one of
+    ``tokens`` (a viewer's, from ``user_tokens`` or a search's filter): one
+    query. Liveness is the caller's to check."""
+    if not page_ids:
+        return set()
+    return set(PageAccessToken.objects.filter(page_id__in=page_ids, token__in=tokens)
+               .values_list("page_id", flat=True))
 
 
 def without_unviewable(queryset, user):

@@ -14,6 +14,7 @@ from django.utils.feedgenerator import Atom1Feed
 
 from ..access import PUBLIC, user_tokens
 from ..models import Delivery, FeedToken, GuidanceChange, KnowledgePage, OrgUnit, PageAccessToken, Topic
+from ..models.access import ids_holding_tokens
 from . import registry
 from .changes import reader_note
 
@@ -34,8 +35,7 @@ class ChangeFeed(Feed):
         items = list(_visible(self.changes(obj), tokens).select_related("page", "cause")
                      .order_by("-created_at", "-pk")[:LIMIT])
         causes = {c.cause.page_id for c in items if c.cause_id}
-        allowed = set(PageAccessToken.objects.filter(page_id__in=causes, token__in=tokens)
-                      .values_list("page_id", flat=True))
+        allowed = ids_holding_tokens(causes, tokens)
         for item in items:
             item.reader_note = reader_note(item, may_see_cause=bool(item.cause_id and item.cause.page_id in allowed))
         return items
